@@ -1,0 +1,203 @@
+"""Map a Hugging Face BERT-family model onto the neutral weights of SPEC §1.
+
+The engine never calls the Hugging Face encoder: it reads the parameters into
+:class:`EncoderWeights` (references, not copies) and runs its own decomposed forward,
+which exposes every node of the influence graph. Families map as SPEC §1 says:
+BERT, RoBERTa, ELECTRA and MiniLM are BERT-shaped; DistilBERT has no token types and
+other module names; ALBERT repeats shared layer weights. Anything else is refused with
+:class:`UnsupportedModelError` rather than approximated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .errors import UnsupportedModelError
+
+SUPPORTED_FAMILIES = ("bert", "roberta", "xlm-roberta", "camembert", "electra", "distilbert", "albert")
+
+
+@dataclass
+class LayerWeights:
+    """One transformer layer: ``u = LN1(x + W_O·heads + b_O)``, ``h = LN2(u + FFN(u))``."""
+
+    wq: torch.Tensor
+    bq: torch.Tensor
+    wk: torch.Tensor
+    bk: torch.Tensor
+    wv: torch.Tensor
+    bv: torch.Tensor
+    wo: torch.Tensor
+    bo: torch.Tensor
+    ln1_weight: torch.Tensor
+    ln1_bias: torch.Tensor
+    ln1_eps: float
+    w1: torch.Tensor
+    b1: torch.Tensor
+    activation: Callable[[torch.Tensor], torch.Tensor]
+    w2: torch.Tensor
+    b2: torch.Tensor
+    ln2_weight: torch.Tensor
+    ln2_bias: torch.Tensor
+    ln2_eps: float
+
+
+@dataclass
+class EmbeddingWeights:
+    """``h^0 = project(LN(word[x] + position[p] + token_type[t]))``."""
+
+    word: torch.Tensor  # (V, E)
+    position: torch.Tensor  # (P, E)
+    token_type: torch.Tensor | None  # (T, E) or None (DistilBERT)
+    ln_weight: torch.Tensor
+    ln_bias: torch.Tensor
+    ln_eps: float
+    project: nn.Linear | None  # ALBERT / ELECTRA when E != H
+    position_offset: int  # RoBERTa counts positions from padding_idx + 1
+
+    @property
+    def max_positions(self) -> int:
+        return self.position.shape[0] - self.position_offset
+
+
+@dataclass
+class EncoderWeights:
+    family: str
+    embeddings: EmbeddingWeights
+    layers: list[LayerWeights]
+    num_heads: int
+    hidden_size: int
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.layers)
+
+    @property
+    def head_size(self) -> int:
+        return self.hidden_size // self.num_heads
+
+
+def _linear(m: nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
+    bias = m.bias if m.bias is not None else torch.zeros(m.out_features, dtype=m.weight.dtype, device=m.weight.device)
+    return m.weight, bias
+
+
+def _bert_layer(layer: nn.Module) -> LayerWeights:
+    att = layer.attention
+    self_att = att.self
+    pet = getattr(self_att, "position_embedding_type", "absolute")
+    if pet not in (None, "absolute"):
+        raise UnsupportedModelError(
+            f"position_embedding_type={pet!r} adds relative-position terms to the attention scores, "
+            "which ipyinfluence does not model; use a checkpoint with absolute positions."
+        )
+    wq, bq = _linear(self_att.query)
+    wk, bk = _linear(self_att.key)
+    wv, bv = _linear(self_att.value)
+    wo, bo = _linear(att.output.dense)
+    w1, b1 = _linear(layer.intermediate.dense)
+    w2, b2 = _linear(layer.output.dense)
+    return LayerWeights(
+        wq, bq, wk, bk, wv, bv, wo, bo,
+        att.output.LayerNorm.weight, att.output.LayerNorm.bias, att.output.LayerNorm.eps,
+        w1, b1, layer.intermediate.intermediate_act_fn, w2, b2,
+        layer.output.LayerNorm.weight, layer.output.LayerNorm.bias, layer.output.LayerNorm.eps,
+    )
+
+
+def _distilbert_layer(layer: nn.Module) -> LayerWeights:
+    att = layer.attention
+    wq, bq = _linear(att.q_lin)
+    wk, bk = _linear(att.k_lin)
+    wv, bv = _linear(att.v_lin)
+    wo, bo = _linear(att.out_lin)
+    w1, b1 = _linear(layer.ffn.lin1)
+    w2, b2 = _linear(layer.ffn.lin2)
+    return LayerWeights(
+        wq, bq, wk, bk, wv, bv, wo, bo,
+        layer.sa_layer_norm.weight, layer.sa_layer_norm.bias, layer.sa_layer_norm.eps,
+        w1, b1, layer.ffn.activation, w2, b2,
+        layer.output_layer_norm.weight, layer.output_layer_norm.bias, layer.output_layer_norm.eps,
+    )
+
+
+def _albert_layer(layer: nn.Module) -> LayerWeights:
+    att = layer.attention
+    wq, bq = _linear(att.query)
+    wk, bk = _linear(att.key)
+    wv, bv = _linear(att.value)
+    wo, bo = _linear(att.dense)
+    w1, b1 = _linear(layer.ffn)
+    w2, b2 = _linear(layer.ffn_output)
+    return LayerWeights(
+        wq, bq, wk, bk, wv, bv, wo, bo,
+        att.LayerNorm.weight, att.LayerNorm.bias, att.LayerNorm.eps,
+        w1, b1, layer.activation, w2, b2,
+        layer.full_layer_layer_norm.weight, layer.full_layer_layer_norm.bias, layer.full_layer_layer_norm.eps,
+    )
+
+
+def _embeddings(emb: nn.Module, project: nn.Linear | None, offset: int) -> EmbeddingWeights:
+    tt = getattr(emb, "token_type_embeddings", None)
+    return EmbeddingWeights(
+        word=emb.word_embeddings.weight,
+        position=emb.position_embeddings.weight,
+        token_type=tt.weight if tt is not None else None,
+        ln_weight=emb.LayerNorm.weight,
+        ln_bias=emb.LayerNorm.bias,
+        ln_eps=emb.LayerNorm.eps,
+        project=project,
+        position_offset=offset,
+    )
+
+
+def find_encoder(model: nn.Module) -> tuple[str, nn.Module]:
+    """The family name and the base encoder module of a (possibly headed) HF model."""
+    config = getattr(model, "config", None)
+    family = getattr(config, "model_type", None)
+    if family not in SUPPORTED_FAMILIES:
+        raise UnsupportedModelError(
+            f"model type {family!r} ({type(model).__name__}) is not a supported BERT-family encoder; "
+            f"supported: {', '.join(SUPPORTED_FAMILIES)}."
+        )
+    prefix = getattr(model, "base_model_prefix", family)
+    base = getattr(model, prefix, model)
+    return family, base
+
+
+def encoder_weights(model: nn.Module) -> EncoderWeights:
+    """Read the neutral weights out of a Hugging Face model (any head)."""
+    family, base = find_encoder(model)
+    config = model.config
+    if family == "distilbert":
+        emb = _embeddings(base.embeddings, None, 0)
+        layers = [_distilbert_layer(l) for l in base.transformer.layer]
+        heads, hidden = config.n_heads, config.dim
+    elif family == "albert":
+        if getattr(config, "inner_group_num", 1) != 1:
+            raise UnsupportedModelError("ALBERT with inner_group_num != 1 is not supported.")
+        enc = base.encoder
+        emb = _embeddings(base.embeddings, enc.embedding_hidden_mapping_in, 0)
+        groups = config.num_hidden_groups
+        n = config.num_hidden_layers
+        layers = [
+            _albert_layer(enc.albert_layer_groups[int(i / (n / groups))].albert_layers[0]) for i in range(n)
+        ]
+        heads, hidden = config.num_attention_heads, config.hidden_size
+    else:
+        offset = 0
+        if family in ("roberta", "xlm-roberta", "camembert"):
+            offset = base.embeddings.padding_idx + 1
+        project = getattr(base, "embeddings_project", None) if family == "electra" else None
+        emb = _embeddings(base.embeddings, project, offset)
+        layers = [_bert_layer(l) for l in base.encoder.layer]
+        heads, hidden = config.num_attention_heads, config.hidden_size
+        if getattr(config, "is_decoder", False) or getattr(config, "add_cross_attention", False):
+            raise UnsupportedModelError("decoder / cross-attention configurations are not supported.")
+    if hidden % heads:
+        raise UnsupportedModelError(f"hidden size {hidden} is not divisible by {heads} heads.")
+    return EncoderWeights(family=family, embeddings=emb, layers=layers, num_heads=heads, hidden_size=hidden)

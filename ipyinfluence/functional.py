@@ -1,0 +1,220 @@
+"""The decomposed forward of SPEC §1 and its hand-written linearisations.
+
+The primal pass runs once per integration step α and caches what the linear maps need
+(attention probabilities, LayerNorm statistics, the activation's derivative). Tangents
+(forward mode) and cotangents (reverse mode) then carry a leading *word* axis and
+broadcast against that cache, so a sweep over W words costs about one forward over
+W × steps rows, as SPEC §9 plans: the primal is never recomputed per word.
+
+Shapes: primal ``(S, N, H)``; tangents ``(W, S, N, H)``; heads split as ``(…, A, N, d)``.
+The rules are checked against ``torch.autograd`` in ``tests/test_functional.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from .architectures import EmbeddingWeights, EncoderWeights, LayerWeights
+
+
+@dataclass
+class NormCache:
+    xhat: torch.Tensor  # (…, N, H) normalised input
+    rstd: torch.Tensor  # (…, N, 1)
+    weight: torch.Tensor  # (H,)
+
+
+@dataclass
+class LayerCache:
+    q: torch.Tensor  # (S, A, N, d)
+    k: torch.Tensor
+    v: torch.Tensor
+    probs: torch.Tensor  # (S, A, N, N), rows = queries
+    ln1: NormCache
+    act_grad: torch.Tensor  # (S, N, I) activation derivative at the FFN pre-activation
+    ln2: NormCache
+
+
+@dataclass
+class EmbeddingCache:
+    ln: NormCache
+
+
+@dataclass
+class Forward:
+    """Primal activations over the step batch: ``hidden[l]`` is ``h^l`` (S, N, H)."""
+
+    hidden: list[torch.Tensor]
+    layers: list[LayerCache]
+    embedding: EmbeddingCache | None
+
+
+# -- small pieces -------------------------------------------------------------
+
+def _norm_cache(z: torch.Tensor, weight: torch.Tensor, eps: float) -> NormCache:
+    z = z.detach()
+    mu = z.mean(-1, keepdim=True)
+    var = z.var(-1, keepdim=True, unbiased=False)
+    rstd = torch.rsqrt(var + eps)
+    return NormCache(xhat=(z - mu) * rstd, rstd=rstd, weight=weight.detach())
+
+
+def norm_jvp(dz: torch.Tensor, c: NormCache) -> torch.Tensor:
+    """Tangent of LayerNorm: ``γ·rstd·(dz − mean(dz) − x̂·mean(x̂·dz))``."""
+    inner = dz - dz.mean(-1, keepdim=True) - c.xhat * (c.xhat * dz).mean(-1, keepdim=True)
+    return c.weight * c.rstd * inner
+
+
+def norm_vjp(gy: torch.Tensor, c: NormCache) -> torch.Tensor:
+    """Cotangent of LayerNorm (its Jacobian before γ is symmetric)."""
+    g = gy * c.weight
+    return c.rstd * (g - g.mean(-1, keepdim=True) - c.xhat * (c.xhat * g).mean(-1, keepdim=True))
+
+
+def split_heads(x: torch.Tensor, heads: int) -> torch.Tensor:
+    """(…, N, H) -> (…, A, N, d)."""
+    *lead, n, h = x.shape
+    return x.reshape(*lead, n, heads, h // heads).transpose(-3, -2)
+
+
+def merge_heads(x: torch.Tensor) -> torch.Tensor:
+    """(…, A, N, d) -> (…, N, H)."""
+    *lead, a, n, d = x.shape
+    return x.transpose(-3, -2).reshape(*lead, n, a * d)
+
+
+def activation_derivative(act, p: torch.Tensor) -> torch.Tensor:
+    """Elementwise derivative of an elementwise activation, by autograd (any HF ACT2FN)."""
+    with torch.enable_grad():
+        x = p.detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(act(x).sum(), x)
+    return grad
+
+
+# -- primal -------------------------------------------------------------------
+
+def embed(w: EmbeddingWeights, word_vectors: torch.Tensor, token_type_ids: torch.Tensor | None = None,
+          cache: bool = False) -> tuple[torch.Tensor, EmbeddingCache | None]:
+    """``h^0`` from word vectors ``(S, N, E)`` (the DoI interpolates only these)."""
+    n = word_vectors.shape[-2]
+    z = word_vectors + w.position[w.position_offset: w.position_offset + n]
+    if w.token_type is not None:
+        if token_type_ids is None:
+            z = z + w.token_type[0]
+        else:
+            z = z + w.token_type[token_type_ids]
+    h = F.layer_norm(z, (z.shape[-1],), w.ln_weight, w.ln_bias, w.ln_eps)
+    if w.project is not None:
+        h = w.project(h)
+    return h, (EmbeddingCache(_norm_cache(z, w.ln_weight, w.ln_eps)) if cache else None)
+
+
+def layer_forward(w: LayerWeights, x: torch.Tensor, heads: int, cache: bool = False
+                  ) -> tuple[torch.Tensor, LayerCache | None]:
+    """One transformer layer with explicit attention (forward AD cannot enter SDPA on CPU)."""
+    d = x.shape[-1] // heads
+    q = split_heads(F.linear(x, w.wq, w.bq), heads)
+    k = split_heads(F.linear(x, w.wk, w.bk), heads)
+    v = split_heads(F.linear(x, w.wv, w.bv), heads)
+    probs = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d), dim=-1)
+    ctx = probs @ v
+    z = x + F.linear(merge_heads(ctx), w.wo, w.bo)
+    u = F.layer_norm(z, (z.shape[-1],), w.ln1_weight, w.ln1_bias, w.ln1_eps)
+    p = F.linear(u, w.w1, w.b1)
+    y = u + F.linear(w.activation(p), w.w2, w.b2)
+    h = F.layer_norm(y, (y.shape[-1],), w.ln2_weight, w.ln2_bias, w.ln2_eps)
+    if not cache:
+        return h, None
+    c = LayerCache(
+        q=q.detach(), k=k.detach(), v=v.detach(), probs=probs.detach(),
+        ln1=_norm_cache(z, w.ln1_weight, w.ln1_eps),
+        act_grad=activation_derivative(w.activation, p),
+        ln2=_norm_cache(y, w.ln2_weight, w.ln2_eps),
+    )
+    return h, c
+
+
+def encoder_forward(enc: EncoderWeights, word_vectors: torch.Tensor, token_type_ids: torch.Tensor | None = None,
+                    cache: bool = False) -> Forward:
+    """All of ``h^0..h^L``; differentiable, so autograd gives ``∂q/∂h^l`` for every l at once."""
+    h, ec = embed(enc.embeddings, word_vectors, token_type_ids, cache)
+    hidden = [h]
+    caches = []
+    for lw in enc.layers:
+        h, c = layer_forward(lw, h, enc.num_heads, cache)
+        hidden.append(h)
+        if cache:
+            caches.append(c)
+    return Forward(hidden=hidden, layers=caches, embedding=ec)
+
+
+# -- forward mode ---------------------------------------------------------------
+
+def embed_jvp(w: EmbeddingWeights, c: EmbeddingCache, dword: torch.Tensor) -> torch.Tensor:
+    """Tangent of ``h^0`` for a tangent of the word vectors (position-wise)."""
+    dh = norm_jvp(dword, c.ln)
+    if w.project is not None:
+        dh = F.linear(dh, w.project.weight)
+    return dh
+
+
+def post_attention_jvp(w: LayerWeights, c: LayerCache, dz: torch.Tensor) -> torch.Tensor:
+    """Tangent of ``h^l`` from a tangent of the pre-LN1 sum ``z`` (LN1, FFN + residual, LN2)."""
+    du = norm_jvp(dz, c.ln1)
+    dy = du + F.linear(F.linear(du, w.w1) * c.act_grad, w.w2)
+    return norm_jvp(dy, c.ln2)
+
+
+def post_attention_vjp(w: LayerWeights, c: LayerCache, gh: torch.Tensor) -> torch.Tensor:
+    """Cotangent of ``z`` from a cotangent of ``h^l``."""
+    gy = norm_vjp(gh, c.ln2)
+    gu = gy + F.linear(F.linear(gy, w.w2.t()) * c.act_grad, w.w1.t())
+    return norm_vjp(gu, c.ln1)
+
+
+def head_context_jvp(w: LayerWeights, c: LayerCache, dx: torch.Tensor, heads: int) -> torch.Tensor:
+    """Tangent of every head's context vector ``a^l_{k,h}`` (W, S, A, N, d).
+
+    Queries and keys move with the input: the attention weights are not frozen.
+    """
+    d = dx.shape[-1] // heads
+    dq = split_heads(F.linear(dx, w.wq), heads)
+    dk = split_heads(F.linear(dx, w.wk), heads)
+    dv = split_heads(F.linear(dx, w.wv), heads)
+    dscores = (dq @ c.k.transpose(-1, -2) + c.q @ dk.transpose(-1, -2)) / math.sqrt(d)
+    dprobs = c.probs * (dscores - (c.probs * dscores).sum(-1, keepdim=True))
+    return dprobs @ c.v + c.probs @ dv
+
+
+def head_output(w: LayerWeights, dctx: torch.Tensor) -> torch.Tensor:
+    """Per-head contribution to ``z``: ``W_O[:, head] · a_h`` (W, S, A, N, H)."""
+    a, d = dctx.shape[-3], dctx.shape[-1]
+    wo = w.wo.reshape(w.wo.shape[0], a, d)  # (H, A, d)
+    return torch.einsum("...and,had->...anh", dctx, wo)
+
+
+def layer_jvp(w: LayerWeights, c: LayerCache, dx: torch.Tensor, heads: int) -> torch.Tensor:
+    """Tangent of ``h^l`` for a tangent of ``h^{l-1}`` (all routes)."""
+    dctx = head_context_jvp(w, c, dx, heads)
+    dz = dx + F.linear(merge_heads(dctx), w.wo)
+    return post_attention_jvp(w, c, dz)
+
+
+# -- reverse mode ---------------------------------------------------------------
+
+def layer_vjp(w: LayerWeights, c: LayerCache, gh: torch.Tensor, heads: int) -> torch.Tensor:
+    """Cotangent of ``h^{l-1}`` for a cotangent of ``h^l`` (all routes)."""
+    d = gh.shape[-1] // heads
+    gz = post_attention_vjp(w, c, gh)
+    gctx = split_heads(F.linear(gz, w.wo.t()), heads)
+    gprobs = gctx @ c.v.transpose(-1, -2)
+    gv = c.probs.transpose(-1, -2) @ gctx
+    gscores = c.probs * (gprobs - (c.probs * gprobs).sum(-1, keepdim=True)) / math.sqrt(d)
+    gq = gscores @ c.k
+    gk = gscores.transpose(-1, -2) @ c.q
+    return (gz + F.linear(merge_heads(gq), w.wq.t()) + F.linear(merge_heads(gk), w.wk.t())
+            + F.linear(merge_heads(gv), w.wv.t()))

@@ -1,0 +1,179 @@
+"""Guided Pattern Refinement (SPEC §4), batched over source words × integration steps.
+
+Cost (SPEC §4.1 cost model): one primal forward and one backward over the step batch,
+shared by all words (:func:`prepare`); then per chunk of words one forward-mode sweep
+for the embedding level and, for the attention level, one restricted reverse sweep plus
+one forward sweep. Every sweep carries the word axis in front of the cached primal, so
+no candidate node ever gets a pass of its own and no Python loop runs over candidates.
+
+Tensors here keep a leading word axis ``W``; scores are ``mean_α`` of per-step dot
+products (the mean of the products, not the product of the means).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from .functional import (
+    Forward,
+    embed_jvp,
+    head_context_jvp,
+    layer_jvp,
+    layer_vjp,
+    merge_heads,
+    post_attention_jvp,
+    post_attention_vjp,
+    split_heads,
+)
+from .heads import ModelOutputs
+from .integration import interpolate
+from .model import InfluenceModel
+
+
+@dataclass
+class Prepared:
+    """What every word shares: the primal over the α batch and ``G^l = ∂q/∂h^l``."""
+
+    alphas: torch.Tensor  # (S,)
+    forward: Forward  # primal caches, no autograd graph
+    grads: list[torch.Tensor]  # G^0..G^L, each (S, N, H)
+    q: torch.Tensor  # (S,) QoI along the path; q[0] = q(b), q[-1] = q(x)
+    directions: torch.Tensor  # x − b, (N, E)
+
+
+def prepare(model: InfluenceModel, x: torch.Tensor, b: torch.Tensor, qoi, alpha: torch.Tensor) -> Prepared:
+    """One forward and one backward over the ``steps`` batch (SPEC §4.1)."""
+    with torch.enable_grad():
+        e = interpolate(x, b, alpha).detach().requires_grad_(True)
+        fwd = model.forward(e, cache=True)
+        q = qoi(model.outputs(fwd.hidden[-1]))
+        grads = torch.autograd.grad(q.sum(), fwd.hidden)
+    fwd.hidden = [h.detach() for h in fwd.hidden]
+    return Prepared(alpha, fwd, [g.detach() for g in grads], q.detach(), (x - b).detach())
+
+
+def _mean_dot(t: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """``mean_α <t, g>`` over the hidden axis: (W, S, N, H) × (S, N, H) -> (W, N)."""
+    return (t * g).sum(-1).mean(1)
+
+
+def _keep_top(signed: torch.Tensor, k: int) -> torch.Tensor:
+    """Indices of the ``k`` largest values per row, ties to the lowest index."""
+    order = torch.sort(signed, dim=-1, descending=True, stable=True).indices
+    return order[..., :k]
+
+
+def source_tangent(model: InfluenceModel, prep: Prepared, sources: torch.Tensor) -> torch.Tensor:
+    """Tangent of ``h^0`` for the direction ``x_i − b_i`` at each source i: (W, S, N, H)."""
+    w = sources.numel()
+    s, n, _ = prep.forward.hidden[0].shape
+    dword = torch.zeros(w, s, n, prep.directions.shape[-1], dtype=prep.directions.dtype,
+                        device=prep.directions.device)
+    dword[torch.arange(w), :, sources] = prep.directions[sources].unsqueeze(1)
+    return embed_jvp(model.weights.embeddings, prep.forward.embedding, dword)
+
+
+@dataclass
+class EmbeddingLevel:
+    """Batched embedding-level result: ``chosen[l]`` (W, k) positions, ``scores[l]`` (W, N)."""
+
+    total: torch.Tensor  # g_i (W,)
+    chosen: list[torch.Tensor]  # layers 0..L
+    scores: list[torch.Tensor]  # layers 0..L
+    influence: torch.Tensor  # (W,)
+
+
+def embedding_level(model: InfluenceModel, prep: Prepared, sources: torch.Tensor, top_k: int = 1,
+                    sign: torch.Tensor | None = None) -> EmbeddingLevel:
+    """SPEC §4.1: push the tangent layer by layer, keep ``argmax_e σ·score(e)``."""
+    enc = model.weights
+    t = source_tangent(model, prep, sources)
+    s0 = _mean_dot(t, prep.grads[0])
+    total = s0[torch.arange(sources.numel()), sources]
+    if sign is None:
+        sign = torch.where(total >= 0, 1.0, -1.0).to(total.dtype)
+    chosen, scores = [sources.reshape(-1, 1)], [s0]
+    for l, (lw, c) in enumerate(zip(enc.layers, prep.forward.layers), start=1):
+        t = layer_jvp(lw, c, t, enc.num_heads)
+        sc = _mean_dot(t, prep.grads[l])
+        keep = _keep_top(sign[:, None] * sc, top_k)
+        mask = torch.zeros_like(sc, dtype=torch.bool).scatter_(1, keep, True)
+        t = t * mask[:, None, :, None]
+        chosen.append(keep)
+        scores.append(sc)
+    influence = scores[-1].gather(1, chosen[-1]).sum(1)
+    return EmbeddingLevel(total=total, chosen=chosen, scores=scores, influence=influence)
+
+
+def position_masks(chosen: list[torch.Tensor], n: int) -> list[torch.Tensor]:
+    """Per layer a (W, N) bool mask of the kept positions."""
+    return [torch.zeros(c.shape[0], n, dtype=torch.bool, device=c.device).scatter_(1, c, True) for c in chosen]
+
+
+def restricted_gradients(model: InfluenceModel, prep: Prepared, masks: list[torch.Tensor]) -> list[torch.Tensor]:
+    """``w^l = ∂q/∂h^l`` restricted to the embedding-level suffix (SPEC §4.2), l = 0..L.
+
+    One reverse sweep, batched over words: start from ``G^L`` at the kept node(s) and
+    pull back through each layer keeping only the pattern's positions.
+    """
+    enc = model.weights
+    num_layers = enc.num_layers
+    w = [None] * (num_layers + 1)
+    w[num_layers] = prep.grads[num_layers] * masks[num_layers][:, None, :, None]
+    for l in range(num_layers, 0, -1):
+        g = layer_vjp(enc.layers[l - 1], prep.forward.layers[l - 1], w[l], enc.num_heads)
+        w[l - 1] = g * masks[l - 1][:, None, :, None]
+    return w
+
+
+@dataclass
+class AttentionLevel:
+    """Batched attention-level result.
+
+    ``scores[l-1]`` (W, N, A+1): column 0 the skip route, 1..A the heads, for every query
+    position (nan where the route is not a candidate). ``chosen[l-1]`` (W, k) indexes the
+    flattened (N, A+1) grid: position = idx // (A+1), route = idx % (A+1) (0 = skip).
+    """
+
+    scores: list[torch.Tensor]
+    chosen: list[torch.Tensor]
+    influence: torch.Tensor  # (W,)
+
+
+def attention_level(model: InfluenceModel, prep: Prepared, sources: torch.Tensor, emb: EmbeddingLevel,
+                    top_k: int = 1, sign: torch.Tensor | None = None) -> AttentionLevel:
+    """SPEC §4.2: refine the embedding-level pattern into heads and skips, bottom-up."""
+    enc = model.weights
+    heads = enc.num_heads
+    n = prep.forward.hidden[0].shape[1]
+    masks = position_masks(emb.chosen, n)
+    w = restricted_gradients(model, prep, masks)
+    if sign is None:
+        sign = torch.where(emb.total >= 0, 1.0, -1.0).to(emb.total.dtype)
+    dx = source_tangent(model, prep, sources)
+    all_scores, all_chosen = [], []
+    for l in range(1, enc.num_layers + 1):
+        lw, c = enc.layers[l - 1], prep.forward.layers[l - 1]
+        gz = post_attention_vjp(lw, c, w[l])  # ∂q/∂z at the layer's residual sum, restricted downstream
+        dctx = head_context_jvp(lw, c, dx, heads)  # (W, S, A, N, d)
+        gctx = split_heads(F.linear(gz, lw.wo.t()), heads)
+        head_scores = (dctx * gctx).sum(-1).mean(1)  # (W, A, N)
+        skip_scores = _mean_dot(dx, gz)  # (W, N)
+        grid = torch.cat([skip_scores.unsqueeze(-1), head_scores.transpose(1, 2)], dim=-1)  # (W, N, A+1)
+        valid = masks[l].unsqueeze(-1).expand_as(grid).clone()
+        valid[..., 0] &= masks[l - 1]  # the skip carries only h^{l-1}_k -> h^l_k
+        grid = torch.where(valid, grid, torch.full_like(grid, float("nan")))
+        signed = torch.where(valid, sign[:, None, None] * grid, torch.full_like(grid, -float("inf")))
+        keep = _keep_top(signed.flatten(1), top_k)
+        sel = torch.zeros_like(valid).flatten(1).scatter_(1, keep, True).reshape_as(valid) & valid
+        # The refined tangent at h^l: only the kept routes' contributions, pushed through the layer.
+        sel_heads = sel[..., 1:].transpose(1, 2)[:, None, :, :, None]  # (W, 1, A, N, 1)
+        dz = dx * sel[..., 0][:, None, :, None] + F.linear(merge_heads(dctx * sel_heads), lw.wo)
+        dx = post_attention_jvp(lw, c, dz)
+        all_scores.append(grid)
+        all_chosen.append(keep)
+    last = all_scores[-1].flatten(1).gather(1, all_chosen[-1])
+    return AttentionLevel(scores=all_scores, chosen=all_chosen, influence=torch.nan_to_num(last).sum(1))
