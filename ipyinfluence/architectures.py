@@ -90,7 +90,7 @@ def _bert_layer(layer: nn.Module) -> LayerWeights:
     att = layer.attention
     self_att = att.self
     pet = getattr(self_att, "position_embedding_type", "absolute")
-    if pet not in (None, "absolute"):
+    if pet not in (None, "absolute") or hasattr(self_att, "distance_embedding"):
         raise UnsupportedModelError(
             f"position_embedding_type={pet!r} adds relative-position terms to the attention scores, "
             "which ipyinfluence does not model; use a checkpoint with absolute positions."

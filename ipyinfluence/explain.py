@@ -10,9 +10,10 @@ Choices the SPEC leaves open (documented here, as it asks):
   ``None`` sizes chunks from the free memory. On a CUDA (or CPU allocator) out-of-memory
   error the chunk is halved and retried; if one word still does not fit, the error says
   what to reduce.
-* ``top_k > 1`` keeps the k best positions per layer at the embedding level and the k
-  best (position, route) pairs per layer at the attention level; its influence is the sum
-  over the kept nodes of the last layer (by linearity, the set's influence).
+* ``top_k > 1`` keeps the k best nodes per layer: positions at the embedding level,
+  (position, route) pairs (head and skip nodes) at the attention level; a k larger than
+  the candidates keeps them all. The influence is the sum over the kept nodes of the last
+  layer (by linearity, the set's influence).
 * At the attention level the skip route is a candidate only where the previous node sits
   at the same position (otherwise it carries nothing and is not a route in ``G_a``).
 """
@@ -115,8 +116,8 @@ class ExplanationStream:
             raise InputError(f"max_batch must be a positive integer (rows = words × steps) or None; got {max_batch!r}.")
         encoded = model.encode(text)
         n = len(encoded)
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= n:
-            raise InputError(f"top_k must be an integer between 1 and the {n} tokens; got {top_k!r}.")
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+            raise InputError(f"top_k must be a positive integer (nodes kept per layer); got {top_k!r}.")
         bound: BoundQoI = as_qoi(qoi).bind(model, encoded)
         self.sources = resolve_sources(encoded.tokens, sources, bound.readout_position)
         self.encoded, self.bound, self.level, self.top_k = encoded, bound, level, top_k

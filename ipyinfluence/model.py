@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .architectures import EncoderWeights, encoder_weights
+from .architectures import EncoderWeights, encoder_weights, find_encoder
 from .errors import InputError, ModelNotAvailableError, UnsupportedModelError
 from .functional import Forward, encoder_forward
 from .heads import TASKS, ModelOutputs, classification_head, masked_lm_head, task_of
@@ -159,6 +159,7 @@ def _pick_device(device) -> torch.device:
 def wrap_model(hf_model: nn.Module, tokenizer, *, task: str | None = None, device=None, name: str | None = None,
                pooling: str = "mean", note: str = "") -> InfluenceModel:
     """An :class:`InfluenceModel` around an in-memory HF model and tokenizer."""
+    find_encoder(hf_model)  # refuse unsupported architectures before anything else
     detected = task_of(hf_model)
     task = task or detected
     if task not in TASKS:

@@ -1,0 +1,68 @@
+"""The ``conductance`` baseline (SPEC §5): each layer's node chosen on its own.
+
+Embedding level: at layer ``l`` keep ``argmax_e σ_i · I(x, [x_i, h^l_e, q])``, the
+conductance of ``h^l_e`` for source ``i``: the tangent of ``x_i − b_i`` pushed through
+layers ``1..l`` with no restriction (every path upstream), dotted with the unrestricted
+``G^l = ∂q/∂h^l`` and averaged over α. The layers' choices ignore each other, so the
+nodes need not form a pattern GPR could find; the pattern's influence is then computed
+as GPR's (:mod:`.common`), through the chosen nodes only.
+
+Attention level: into the chosen ``h^l_k``, keep the route (a head ``a^l_{k,h}`` or, where
+the previous chosen node sits at ``k``, the skip ``s^l_k``) with the largest ``σ_i ×``
+its unrestricted conductance: the route's tangent from the unrestricted tangent at
+``h^{l-1}``, dotted with the unrestricted ``∂q/∂`` of the route (heads through ``W_O``).
+``criterion`` holds these conductances (nan where the route is not a candidate).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..gpr import Prepared, position_masks, source_tangent
+from ..functional import layer_jvp
+from ..model import InfluenceModel
+from .common import (
+    BaselineAttentionLevel,
+    BaselineEmbeddingLevel,
+    forced_attention_level,
+    forced_embedding_level,
+    mean_dot,
+    pick,
+    route_grid,
+    signs,
+    valid_routes,
+)
+
+
+def conductance_sweep(model: InfluenceModel, prep: Prepared, sources: torch.Tensor, routes: bool = False
+                      ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Unrestricted conductances: per layer ``0..L`` of every ``h^l_e`` (W, N) and, if
+    ``routes``, per layer ``1..L`` of every route (W, N, A+1), column 0 the skip."""
+    enc = model.weights
+    t = source_tangent(model, prep, sources)
+    hidden, grids = [mean_dot(t, prep.grads[0])], []
+    for l, (lw, c) in enumerate(zip(enc.layers, prep.forward.layers), start=1):
+        if routes:
+            grids.append(route_grid(lw, c, t, prep.grads[l], enc.num_heads)[0])
+        t = layer_jvp(lw, c, t, enc.num_heads)
+        hidden.append(mean_dot(t, prep.grads[l]))
+    return hidden, grids
+
+
+def conductance_patterns(model: InfluenceModel, prep: Prepared, sources: torch.Tensor, *, level: str = "attention",
+                         top_k: int = 1, readout: int | None = None, seed: int = 0
+                         ) -> tuple[BaselineEmbeddingLevel, BaselineAttentionLevel | None]:
+    """The ``conductance`` baseline; ``top_k`` keeps the k best nodes (routes) per layer."""
+    hidden, grids = conductance_sweep(model, prep, sources, routes=level == "attention")
+    sign = signs(hidden[0][torch.arange(sources.numel()), sources])
+    chosen = [pick(h, sign, top_k) for h in hidden[1:]]
+    emb = forced_embedding_level(model, prep, sources, chosen, hidden)
+    if level != "attention":
+        return emb, None
+    masks = position_masks(emb.chosen, hidden[0].shape[1])
+    routes, crit = [], []
+    for l, grid in enumerate(grids, start=1):
+        valid = valid_routes(masks, l, model.num_heads)
+        routes.append(pick(grid, sign, top_k, valid))
+        crit.append(torch.where(valid, grid, torch.full_like(grid, float("nan"))))
+    return emb, forced_attention_level(model, prep, sources, emb, routes, crit)
