@@ -26,6 +26,7 @@ from typing import Iterator, Sequence, Union
 
 import torch
 
+from .baselines import BASELINE_METHODS, baseline_patterns, check_method
 from .errors import InputError, OutOfMemoryError
 from .gpr import Prepared, attention_level, embedding_level, prepare
 from .integration import alphas, baseline_vectors, check_steps
@@ -43,7 +44,7 @@ from .results import (
 )
 
 LEVELS = ("embedding", "attention")
-METHODS = ("gpr",)
+METHODS = ("gpr",) + BASELINE_METHODS  # baselines: SPEC §5, ipyinfluence.baselines ("random:SEED" too)
 
 
 def resolve_sources(tokens: list[str], sources, readout: int | None) -> list[int]:
@@ -110,8 +111,7 @@ class ExplanationStream:
         check_steps(steps)
         if level not in LEVELS:
             raise InputError(f"level must be one of {LEVELS}; got {level!r}.")
-        if method not in METHODS:
-            raise InputError(f"method must be one of {METHODS}; got {method!r}.")
+        check_method(method, top_k)
         if max_batch is not None and (isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1):
             raise InputError(f"max_batch must be a positive integer (rows = words × steps) or None; got {max_batch!r}.")
         encoded = model.encode(text)
@@ -121,6 +121,7 @@ class ExplanationStream:
         bound: BoundQoI = as_qoi(qoi).bind(model, encoded)
         self.sources = resolve_sources(encoded.tokens, sources, bound.readout_position)
         self.encoded, self.bound, self.level, self.top_k = encoded, bound, level, top_k
+        self.method = method
         self.max_batch = max_batch
         ids = torch.as_tensor(encoded.input_ids, device=model.device)
         x = model.word_vectors(ids).detach()
@@ -188,9 +189,18 @@ class ExplanationStream:
     def _compute(self, part: Sequence[int]) -> list[WordResult]:
         model, prep = self.model, self.prep
         src = torch.as_tensor(list(part), device=model.device)
-        emb = embedding_level(model, prep, src, self.top_k)
-        att = attention_level(model, prep, src, emb, self.top_k) if self.level == "attention" else None
-        return to_word_results(self.encoded.tokens, src, emb, att, model.num_heads)
+        if self.method != "gpr":
+            emb, att = baseline_patterns(self.method, model, prep, src, level=self.level, top_k=self.top_k,
+                                         readout=self.bound.readout_position)
+        else:
+            emb = embedding_level(model, prep, src, self.top_k)
+            att = attention_level(model, prep, src, emb, self.top_k) if self.level == "attention" else None
+        words = to_word_results(self.encoded.tokens, src, emb, att, model.num_heads)
+        for w in words:
+            w.embedding.method = self.method
+            if w.attention is not None:
+                w.attention.method = self.method
+        return words
 
 
 def to_word_results(tokens, src, emb, att, heads: int) -> list[WordResult]:

@@ -134,7 +134,10 @@ class InfluenceModel:
         ids = torch.as_tensor(text_or_ids, device=self.device).reshape(1, -1)
         with torch.no_grad():
             fwd = self.forward(self.word_vectors(ids))
-            return self.outputs(fwd.hidden[-1])
+            out = self.outputs(fwd.hidden[-1])
+            if out.task != "encoder":
+                out.logits  # evaluate the head now, outside autograd
+            return out
 
     def to(self, device) -> "InfluenceModel":
         self.hf_model.to(device)

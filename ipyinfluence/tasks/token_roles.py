@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
+import re
 from typing import Sequence
 
 from ..errors import InputError
+
+_WORD = re.compile(r"\S+")
 
 
 def mask_token_of(tokenizer) -> str:
@@ -32,35 +36,18 @@ def token_roles_batch(tokenizer, texts: Sequence[str], word_roles: Sequence[Sequ
     if not getattr(tokenizer, "is_fast", False):
         raise InputError("task generation needs a fast tokenizer (character offsets); load it with "
                          "AutoTokenizer.from_pretrained(name, use_fast=True).")
-    encoded = tokenizer(list(texts), return_offsets_mapping=True)
+    # The wrapper's call (it sets padding/truncation off), then its Rust encodings: tokens and offsets.
+    encodings = tokenizer(list(texts), return_offsets_mapping=True).encodings
     out: list[tuple[tuple[str, ...], list[int]]] = []
-    for row, (text, roles) in enumerate(zip(texts, word_roles)):
-        word_of_char = _word_index_of_each_char(text)
-        if max(word_of_char, default=-1) + 1 != len(roles):
-            raise ValueError(f"{len(roles)} roles for the {max(word_of_char) + 1} words of {text!r}")
-        ids = encoded["input_ids"][row]
-        tokens = tokenizer.convert_ids_to_tokens(ids)
+    for text, roles, encoding in zip(texts, word_roles, encodings):
+        starts = [m.start() for m in _WORD.finditer(text)]
+        if len(starts) != len(roles):
+            raise ValueError(f"{len(roles)} roles for the {len(starts)} words of {text!r}")
         row_roles = []
-        for token, (start, end) in zip(tokens, encoded["offset_mapping"][row]):
+        for token, (start, end) in zip(encoding.tokens, encoding.offsets):
             if end == start:  # added special tokens ([CLS], [SEP]) cover no characters of the text
                 row_roles.append(token)
-                continue
-            # An offset may start on the space before a word (byte-level BPE): take its first non-space char.
-            first = next((i for i in range(start, end) if word_of_char[i] >= 0), start)
-            row_roles.append(roles[word_of_char[first]])
-        out.append((tuple(row_roles), list(ids)))
-    return out
-
-
-def _word_index_of_each_char(text: str) -> list[int]:
-    index, out, in_word = -1, [], False
-    for char in text:
-        if char.isspace():
-            out.append(-1)
-            in_word = False
-        else:
-            if not in_word:
-                index += 1
-                in_word = True
-            out.append(index)
+            else:  # the word whose first character is at or before the token's (skipping a leading space)
+                row_roles.append(roles[bisect.bisect_right(starts, start + (text[start] == " ")) - 1])
+        out.append((tuple(row_roles), list(encoding.ids)))
     return out

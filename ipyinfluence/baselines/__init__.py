@@ -1,0 +1,75 @@
+"""Baseline patterns (SPEC §5), one per module, for comparison with GPR.
+
+Each per-word baseline picks one node (``top_k`` with the extension) per layer per
+source word and returns the same batched tensors as :mod:`ipyinfluence.gpr`
+(:class:`~.common.BaselineEmbeddingLevel`, :class:`~.common.BaselineAttentionLevel`), with
+the pattern's influence computed exactly as GPR's, so
+:func:`ipyinfluence.explain.to_word_results` draws and the metrics ablate them like GPR.
+Through :func:`ipyinfluence.explain`: ``method="attention" | "conductance" |
+"internal_influence" | "random"`` (``"random:SEED"`` picks the seed).
+:func:`replace_skip` is a node-set baseline for ablation at the attention level.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from ..errors import InputError
+from ..gpr import Prepared
+from ..model import InfluenceModel
+from .attention import attention_patterns
+from .common import BaselineAttentionLevel, BaselineEmbeddingLevel, forced_attention_level, forced_embedding_level
+from .conductance import conductance_patterns
+from .internal_influence import internal_influence_patterns
+from .random_pattern import Spread, random_patterns, seed_spread
+from .replace_skip import replace_skip
+
+BASELINES: dict[str, Callable] = {
+    "attention": attention_patterns,
+    "conductance": conductance_patterns,
+    "internal_influence": internal_influence_patterns,
+    "random": random_patterns,
+}
+BASELINE_METHODS = tuple(BASELINES)
+
+
+def parse_method(method: str) -> tuple[str, int]:
+    """``"random:7"`` -> ``("random", 7)``; any other baseline name -> ``(name, 0)``."""
+    if not isinstance(method, str):
+        raise InputError(f"method must be a string; got {method!r}.")
+    name, _, seed = method.partition(":")
+    if name not in BASELINES or (seed and name != "random"):
+        raise InputError(f"method must be 'gpr', one of {BASELINE_METHODS}, or 'random:SEED'; got {method!r}.")
+    if seed:
+        try:
+            return name, int(seed)
+        except ValueError:
+            raise InputError(f"the seed in {method!r} must be an integer, e.g. 'random:7'.") from None
+    return name, 0
+
+
+def check_method(method: str, top_k: int = 1) -> None:
+    """Raise :class:`InputError` for an unknown method or an option it cannot honour."""
+    if method == "gpr":
+        return
+    name, _ = parse_method(method)
+    if name == "attention" and top_k != 1:
+        raise InputError("the attention baseline is a single max-product path; use top_k=1 with method='attention'.")
+
+
+def baseline_patterns(method: str, model: InfluenceModel, prep: Prepared, sources: torch.Tensor, *,
+                      level: str = "attention", top_k: int = 1, readout: int | None = None
+                      ) -> tuple[BaselineEmbeddingLevel, BaselineAttentionLevel | None]:
+    """Run the baseline ``method`` on the shared pass ``prep`` for the ``sources`` (W,)."""
+    name, seed = parse_method(method)
+    return BASELINES[name](model, prep, sources, level=level, top_k=top_k, readout=readout, seed=seed)
+
+
+__all__ = [
+    "BASELINES", "BASELINE_METHODS", "parse_method", "check_method", "baseline_patterns",
+    "attention_patterns", "conductance_patterns", "internal_influence_patterns", "random_patterns",
+    "replace_skip", "seed_spread", "Spread", "BaselineEmbeddingLevel", "BaselineAttentionLevel",
+    "forced_embedding_level", "forced_attention_level",
+]

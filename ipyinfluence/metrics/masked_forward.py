@@ -1,0 +1,51 @@
+"""The encoder forward with nodes zeroed, for ablation (SPEC §6).
+
+Layer by layer, from the engine's neutral weights (:class:`architectures.EncoderWeights`)
+and :mod:`ipyinfluence.functional`'s pieces: ``h^0`` is computed and its dropped positions
+zeroed; in each layer the dropped heads' context vectors are zeroed *before* ``W_O`` (so
+``b_O`` is still added), the dropped skip inputs are left out of the residual sum, and
+the layer output's dropped positions are zeroed before the next layer reads them. Kept
+and zeroed nodes go on together, as "retained and replaced nodes together are forwarded
+to the next layer". With every node kept it is the plain forward.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from ..architectures import EncoderWeights, LayerWeights
+from ..functional import embed, merge_heads, split_heads
+from .nodes import NodeMasks
+
+
+def masked_layer(w: LayerWeights, x: torch.Tensor, heads: int, head_mask: torch.Tensor, skip_mask: torch.Tensor
+                 ) -> torch.Tensor:
+    """One layer with ``head_mask`` (N, A) on the context vectors and ``skip_mask`` (N,) on the residual."""
+    d = x.shape[-1] // heads
+    q = split_heads(F.linear(x, w.wq, w.bq), heads)
+    k = split_heads(F.linear(x, w.wk, w.bk), heads)
+    v = split_heads(F.linear(x, w.wv, w.bv), heads)
+    probs = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d), dim=-1)
+    ctx = (probs @ v) * head_mask.transpose(0, 1).unsqueeze(-1).to(x.dtype)  # (…, A, N, d)
+    z = x * skip_mask.unsqueeze(-1).to(x.dtype) + F.linear(merge_heads(ctx), w.wo, w.bo)
+    u = F.layer_norm(z, (z.shape[-1],), w.ln1_weight, w.ln1_bias, w.ln1_eps)
+    y = u + F.linear(w.activation(F.linear(u, w.w1, w.b1)), w.w2, w.b2)
+    return F.layer_norm(y, (y.shape[-1],), w.ln2_weight, w.ln2_bias, w.ln2_eps)
+
+
+def masked_forward(enc: EncoderWeights, word_vectors: torch.Tensor, masks: NodeMasks,
+                   token_type_ids: torch.Tensor | None = None) -> list[torch.Tensor]:
+    """``h^0..h^L`` (each (…, N, H)) with the nodes outside ``masks`` zeroed."""
+    device = word_vectors.device
+    hidden_mask = masks.hidden.to(device)
+    h, _ = embed(enc.embeddings, word_vectors, token_type_ids)
+    h = h * hidden_mask[0].unsqueeze(-1).to(h.dtype)
+    out = [h]
+    for l, lw in enumerate(enc.layers, start=1):
+        h = masked_layer(lw, h, enc.num_heads, masks.heads[l - 1].to(device), masks.skips[l - 1].to(device))
+        h = h * hidden_mask[l].unsqueeze(-1).to(h.dtype)
+        out.append(h)
+    return out

@@ -1,0 +1,300 @@
+"""``PatternGraph``: the influence patterns of an explanation drawn as in the paper's
+Figure 3, live in a notebook (bqplot).
+
+Layers are rows (``x`` at the bottom, ``h^0..h^L``, the QoI on top), token positions are
+columns, the tokens are written under the grid. Each shown word's pattern is a chain of
+edges coloured by the word's sign (green/red, or blue/orange with
+``palette="colorblind"``) and as wide as its ``|I(x, π)|``; at the attention level skip
+routes are dashed and head routes solid, labelled with the head index. See
+:mod:`ipyinfluence.widgets.geometry` for the exact layout.
+
+Why these marks: bqplot's ``Graph`` mark does not draw links added after its first
+render and has no dashed or labelled edges, so the picture is built from ``Scatter``
+(nodes; ``names_unique=False`` since tokens repeat), ``Lines`` (one solid and one dashed
+mark per word, each holding that word's 2-point segments) and ``Label`` (tokens, rows,
+head numbers). Hovering a node or an edge's midpoint shows its influence (the points'
+``names`` feed a ``Tooltip``); clicking a node fills :attr:`detail` with the candidate
+scores GPR chose among at that layer. Every redraw is batched with ``hold_sync``.
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from typing import Iterable, Optional
+
+import ipywidgets as widgets
+import numpy as np
+import traitlets
+from bqplot import Figure, Label, Lines, LinearScale, Scatter, Tooltip
+
+from ..results import SKIP, Explanation, WordResult
+from .details import node_details
+from .geometry import LEVELS, PatternLayout, Segment, WordDrawing, layout, qoi_row, row_labels
+from .style import GRID_COLOR, NODE_COLOR, PALETTES, TEXT_COLOR, fmt, line_width, route_label, sign_color
+
+TOKEN_ROW_Y = -0.6  # token text sits under the x row
+ROW_LABEL_X = -0.75  # row names sit left of column 0
+
+
+def _segments_xy(segments: list[Segment]) -> tuple[np.ndarray, np.ndarray]:
+    x = np.array([[s.x0, s.x1] for s in segments], dtype=float).reshape(-1, 2)
+    y = np.array([[s.y0, s.y1] for s in segments], dtype=float).reshape(-1, 2)
+    return x, y
+
+
+def _edge_text(d: WordDrawing, s: Segment, labels: list[str], tokens: list[str]) -> str:
+    lo = f"{labels[s.y0]}[{int(s.x0)}]"
+    hi = "QoI" if s.y1 == len(labels) - 1 else f"{labels[s.y1]}[{int(s.x1)}]"
+    via = "" if s.route is None else (" skip" if s.route == SKIP else f" head {s.route}")
+    return f"{d.word.token}_{d.position}: {lo} → {hi}{via} · influence {fmt(s.score)}"
+
+
+class PatternGraph(widgets.VBox):
+    """Influence patterns of one :class:`~ipyinfluence.results.Explanation`.
+
+    ``set_explanation(expl)`` shows a (possibly still streaming) explanation,
+    ``add_word(word_result)`` adds one word as it arrives, ``select_words(positions)``
+    picks which source words are drawn (None: all). Traits: ``level`` (display level,
+    "embedding" | "attention"; attention falls back to embedding when the results lack
+    it), ``palette`` ("paper" | "colorblind"), ``selected``, ``detail`` (HTML of the
+    last clicked node). ``scales``/``scale_max`` let several graphs share axes and the
+    width scale (see :class:`CompareView`).
+    """
+
+    level = traitlets.Unicode("attention")
+    palette = traitlets.Unicode("paper")
+    selected = traitlets.List(traitlets.Int(), allow_none=True, default_value=None)
+    scale_max = traitlets.Float(None, allow_none=True)
+    detail = traitlets.Unicode("")
+
+    def __init__(self, explanation: Optional[Explanation] = None, *, level: str = "attention",
+                 palette: str = "paper", selected: Optional[Iterable[int]] = None, scales: Optional[dict] = None,
+                 scale_max: Optional[float] = None, height: str = "430px", **kwargs):
+        self._own_scales = scales is None
+        self.scales = scales or {"x": LinearScale(min=-1.0, max=1.0), "y": LinearScale(min=-1.0, max=1.0)}
+        self.explanation: Optional[Explanation] = None
+        self.layout_data: Optional[PatternLayout] = None
+        self.word_lines: dict[int, dict[str, Lines]] = {}
+        self._node_keys: list[tuple[int, Optional[int]]] = []
+        sc = self.scales
+        self.grid = Scatter(x=[], y=[], scales=sc, colors=[GRID_COLOR], default_size=28, names=[],
+                            names_unique=False, display_names=False, tooltip=Tooltip(fields=["name"]))
+        self.edge_handles = Scatter(x=[], y=[], scales=sc, colors=[NODE_COLOR], default_size=14, names=[],
+                                    names_unique=False, display_names=False, opacities=[0.55],
+                                    tooltip=Tooltip(fields=["name"]))
+        self.nodes = Scatter(x=[], y=[], scales=sc, colors=[NODE_COLOR], default_size=48, names=[],
+                             names_unique=False, display_names=False, stroke="white",
+                             tooltip=Tooltip(fields=["name"]))
+        self.head_labels = Label(x=[], y=[], text=[], scales=sc, colors=[TEXT_COLOR], default_size=11,
+                                 font_weight="bold", align="start", x_offset=4, y_offset=-2, apply_clip=False)
+        self.token_labels = Label(x=[], y=[], text=[], scales=sc, colors=[TEXT_COLOR], default_size=13,
+                                  font_weight="normal", align="middle", apply_clip=False)
+        self.row_labels = Label(x=[], y=[], text=[], scales=sc, colors=[TEXT_COLOR], default_size=12,
+                                font_weight="normal", align="end", y_offset=4, apply_clip=False)
+        self.grid.on_element_click(self._on_grid_click)
+        self.nodes.on_element_click(self._on_node_click)
+        self.figure = Figure(marks=[], fig_margin=dict(top=12, bottom=8, left=12, right=12),
+                             padding_x=0, padding_y=0, animation_duration=0,
+                             layout=widgets.Layout(width="100%", height=height))
+        self.figure.add_class("ipyinfluence-graph-figure")
+        self.legend = widgets.HTML()
+        self.legend.add_class("ipyinfluence-graph-legend")
+        self.detail_panel = widgets.HTML("<i>Click a node to see the scores GPR chose among at that layer.</i>")
+        self.detail_panel.add_class("ipyinfluence-detail")
+        super().__init__([self.legend, self.figure, self.detail_panel], **kwargs)
+        self.add_class("ipyinfluence-graph")
+        self.level, self.palette, self.scale_max = level, palette, scale_max
+        self.selected = None if selected is None else [int(p) for p in selected]
+        self.observe(self._on_option, names=["level", "palette", "selected", "scale_max"])
+        if explanation is not None:
+            self.set_explanation(explanation)
+        else:
+            self._draw_legend()
+
+    # -- public API -----------------------------------------------------------
+    def set_explanation(self, explanation: Optional[Explanation]) -> None:
+        """Show ``explanation`` (its words so far; more may follow through :meth:`add_word`)."""
+        self.explanation = explanation
+        self.word_lines = {}
+        self.detail_panel.value = "<i>Click a node to see the scores GPR chose among at that layer.</i>"
+        self.redraw()
+
+    def add_word(self, word: WordResult) -> None:
+        """Draw one more word (streaming). A word already in the explanation is redrawn."""
+        if self.explanation is None:
+            raise ValueError("call set_explanation(explanation) before add_word: the graph needs the tokens.")
+        if not any(w is word for w in self.explanation.words):
+            self.explanation.words = [w for w in self.explanation.words if w.position != word.position] + [word]
+        self.redraw()
+
+    def select_words(self, positions: Optional[Iterable[int]]) -> None:
+        """Draw only these source positions (None: every computed word)."""
+        self.selected = None if positions is None else [int(p) for p in positions]
+
+    def show_node(self, row: int, position: Optional[int]) -> str:
+        """What a click on node ``(row, position)`` shows; also sets :attr:`detail`."""
+        if self.explanation is None:
+            return ""
+        text = node_details(self.explanation, row, position, self.selected, self.level)
+        self.detail = text
+        self.detail_panel.value = text
+        return text
+
+    @property
+    def drawn_level(self) -> Optional[str]:
+        return None if self.layout_data is None else self.layout_data.level
+
+    # -- drawing --------------------------------------------------------------
+    def _on_option(self, change) -> None:
+        if change["name"] == "level" and change["new"] not in LEVELS:
+            self.level = change["old"]
+            raise traitlets.TraitError(f"level must be one of {LEVELS}; got {change['new']!r}.")
+        if change["name"] == "palette" and change["new"] not in PALETTES:
+            self.palette = change["old"]
+            raise traitlets.TraitError(f"palette must be one of {sorted(PALETTES)}; got {change['new']!r}.")
+        self.redraw()
+
+    def fit_scales(self, num_tokens: int, num_layers: int) -> None:
+        """Set the axes to show ``num_tokens`` columns and ``num_layers`` layers."""
+        with ExitStack() as stack:
+            for s in self.scales.values():
+                stack.enter_context(s.hold_sync())
+            self.scales["x"].min, self.scales["x"].max = -1.25, num_tokens - 0.5
+            self.scales["y"].min, self.scales["y"].max = TOKEN_ROW_Y - 0.5, qoi_row(num_layers) + 0.45
+
+    def redraw(self) -> None:
+        expl = self.explanation
+        if expl is None:
+            self.layout_data = None
+            self.figure.marks = []
+            self._draw_legend()
+            return
+        lay = layout(expl, self.selected, self.level, self.scale_max)
+        self.layout_data = lay
+        labels = row_labels(expl.num_layers)
+        fixed = [self.grid, self.edge_handles, self.nodes, self.head_labels, self.token_labels, self.row_labels]
+        with ExitStack() as stack:
+            for m in fixed:
+                stack.enter_context(m.hold_sync())
+            if self._own_scales:
+                self.fit_scales(len(expl.tokens), expl.num_layers)
+            grid = lay.grid()
+            self.grid.x = [p[0] for p in grid]
+            self.grid.y = [p[1] for p in grid]
+            self.grid.names = [self._grid_name(x, r, labels, lay) for x, r in grid]
+            self.token_labels.x = list(range(len(expl.tokens)))
+            self.token_labels.y = [TOKEN_ROW_Y] * len(expl.tokens)
+            self.token_labels.text = list(expl.tokens)
+            self.row_labels.x = [ROW_LABEL_X] * len(labels)
+            self.row_labels.y = list(range(len(labels)))
+            self.row_labels.text = labels
+            word_marks = self._draw_words(lay, stack)
+            self._draw_handles(lay, labels)
+            self._draw_nodes(lay, labels)
+        shown = [self.grid] + word_marks + [self.edge_handles, self.nodes]
+        if len(self.head_labels.text):
+            shown.append(self.head_labels)
+        shown += [self.token_labels, self.row_labels]
+        if [id(m) for m in self.figure.marks] != [id(m) for m in shown]:
+            self.figure.marks = shown
+        self._draw_legend()
+
+    def _grid_name(self, x: float, row: int, labels: list[str], lay: PatternLayout) -> str:
+        if row == len(labels) - 1:
+            return f"QoI: {self.explanation.qoi}"
+        return f"{labels[row]}[{int(x)}] '{lay.tokens[int(x)]}'"
+
+    def _draw_words(self, lay: PatternLayout, stack: ExitStack) -> list[Lines]:
+        marks: list[Lines] = []
+        for d in lay.words:
+            pair = self.word_lines.get(d.position)
+            if pair is None:
+                pair = {style: Lines(x=np.zeros((0, 2)), y=np.zeros((0, 2)), scales=self.scales,
+                                     line_style=style, stroke_width=2.0) for style in ("solid", "dashed")}
+                self.word_lines[d.position] = pair
+            color = sign_color(d.sign, self.palette)
+            width = line_width(d.influence, lay.scale_max)
+            for style, mark in pair.items():
+                segs = [s for s in d.segments if s.style == style]
+                stack.enter_context(mark.hold_sync())
+                x, y = _segments_xy(segs)
+                mark.x, mark.y = x, y
+                mark.colors = [color] * max(1, len(segs))
+                mark.stroke_width = width
+                mark.labels = [f"{d.word.token}_{d.position}"] * max(1, len(segs))
+                if segs:
+                    marks.append(mark)
+        return marks
+
+    def _draw_handles(self, lay: PatternLayout, labels: list[str]) -> None:
+        xs, ys, names, colors = [], [], [], []
+        hx, hy, htext, hcolors = [], [], [], []
+        for d in lay.words:
+            color = sign_color(d.sign, self.palette)
+            for s in d.segments:
+                mx, my = s.midpoint
+                xs.append(mx), ys.append(my), colors.append(color)
+                names.append(_edge_text(d, s, labels, lay.tokens))
+                if s.route is not None and s.route != SKIP:
+                    hx.append(mx), hy.append(my), htext.append(route_label(s.route)), hcolors.append(color)
+        self.edge_handles.x, self.edge_handles.y = xs, ys
+        self.edge_handles.names = names
+        self.edge_handles.colors = colors or [NODE_COLOR]
+        self.head_labels.x, self.head_labels.y = hx, hy
+        self.head_labels.text = htext
+        self.head_labels.colors = hcolors or [TEXT_COLOR]
+
+    def _draw_nodes(self, lay: PatternLayout, labels: list[str]) -> None:
+        nodes = lay.nodes()
+        by_pos = {d.position: d for d in lay.words}
+        names = []
+        for n in nodes:
+            where = "QoI" if n.row == len(labels) - 1 else f"{labels[n.row]}[{n.position}] '{lay.tokens[n.position]}'"
+            parts = [f"{by_pos[p].word.token}_{p} {fmt(v)}" for p, v in n.scores]
+            names.append(f"{where} · " + "; ".join(parts))
+        self.nodes.x = [n.x for n in nodes]
+        self.nodes.y = [n.row for n in nodes]
+        self.nodes.names = names
+        self._node_keys = [(n.row, n.position) for n in nodes]
+
+    def _draw_legend(self) -> None:
+        colors = PALETTES.get(self.palette, PALETTES["paper"])
+        pos = f"<span style='color:{colors['positive']};font-weight:bold'>━ positive</span>"
+        neg = f"<span style='color:{colors['negative']};font-weight:bold'>━ negative</span>"
+        lay = self.layout_data
+        if lay is None:
+            self.legend.value = "<i>No explanation yet.</i>"
+            return
+        level = lay.level
+        extra = " · solid = attention head (label H<i>h</i> = head index), ┅ dashed = skip" \
+            if level == "attention" else ""
+        note = ""
+        if self.level == "attention" and level == "embedding":
+            note = " (these results have no attention level: run with level='attention')"
+        self.legend.value = (f"<b>{level.capitalize()}-level patterns</b>{note}: {pos} {neg} influence, "
+                             f"width ∝ |I(π)| (max {fmt(lay.scale_max)}){extra}. "
+                             f"QoI: {self.explanation.qoi}")
+
+    # -- clicks -----------------------------------------------------------------
+    # A click handler runs inside the kernel's message loop: an error there would only
+    # reach the log, so it is shown in the panel instead.
+    def _on_grid_click(self, _mark, content) -> None:
+        try:
+            index = (content.get("data") or {}).get("index")
+            if index is None or self.layout_data is None:
+                return
+            x, row = self.layout_data.grid()[index]
+            top = qoi_row(self.layout_data.num_layers)
+            self.show_node(row, self.layout_data.readout_position if row == top else int(x))
+        except Exception as e:  # noqa: BLE001 - a widget never dies
+            self.detail_panel.value = f"<span style='color:#b00'>could not show this node: {e}</span>"
+
+    def _on_node_click(self, _mark, content) -> None:
+        try:
+            index = (content.get("data") or {}).get("index")
+            if index is None or index >= len(self._node_keys):
+                return
+            row, position = self._node_keys[index]
+            self.show_node(row, position)
+        except Exception as e:  # noqa: BLE001 - a widget never dies
+            self.detail_panel.value = f"<span style='color:#b00'>could not show this node: {e}</span>"
