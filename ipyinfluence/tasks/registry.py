@@ -59,7 +59,8 @@ def generate(task: str, n: int | None, tokenizer, seed: int = 0, *, case: str | 
     All instances pass the paper's filters under ``tokenizer`` (a fast Hugging Face tokenizer):
     single-WordPiece contrast words and one token layout (hence one length) per task. The result
     interleaves the types, so any prefix is balanced as well. ``n=None`` returns every filtered
-    instance of the Marvin & Linzen tasks and of SA (not of ``ra-gender``, whose space is millions).
+    instance of the Marvin & Linzen tasks and of SA, grouped by type (not of ``ra-gender``, whose
+    space is millions of sentences).
 
     ``case`` picks the Open Sesame template for ``ra-gender`` (``obj_rel`` by default,
     ``subj_rel``, ``main_obj``). ``path``/``max_tokens`` are for ``sa`` (see :func:`load_sst2`).
@@ -69,7 +70,7 @@ def generate(task: str, n: int | None, tokenizer, seed: int = 0, *, case: str | 
     if case is not None and task != "ra-gender":
         raise InputError(f"case= only applies to 'ra-gender' (its Open Sesame template), not to {task!r}.")
     if n is not None and n < 0:
-        raise InputError(f"n must be a positive number of instances (or None for all), not {n}.")
+        raise InputError(f"n must be a number of instances >= 0 (or None for all), not {n}.")
     rng = random.Random(seed)
     if task == "ra-gender":
         return _open_sesame(n, tokenizer, rng, case or opensesame.DEFAULT_CASE)
@@ -121,9 +122,10 @@ def _open_sesame(n: int | None, tokenizer, rng: random.Random, case: str) -> lis
             pairs = opensesame.sample_pairs(case, subject, attractor, wanted[sentence_type], rng, keep)
         except ValueError as err:
             raise InputError(f"ra-gender: {err}") from None
-        groups.append(paper_filters(masked_instances("ra-gender", case, pairs, tokenizer), tokenizer))
+        groups.append(masked_instances("ra-gender", case, pairs, tokenizer))
     out = interleave(groups)
-    if len(out) != n:  # a word kept whole alone but split in context would do this
-        raise InputError(f"ra-gender: only {len(out)} of {n} sampled sentences share one token layout "
-                         "under this tokenizer.")
+    layouts = {x.token_roles for x in out}
+    if len(layouts) > 1:  # only if a word kept whole on its own were split in context
+        raise InputError(f"ra-gender: the sampled sentences have {len(layouts)} token layouts under this "
+                         "tokenizer, not one.")
     return out
