@@ -46,7 +46,7 @@ def parse_method(method: str) -> tuple[str, int]:
         try:
             return name, int(seed)
         except ValueError:
-            raise InputError(f"the seed in {method!r} must be an integer, e.g. 'random:7'.") from None
+            raise InputError(f"the seed in method {method!r} must be an integer, e.g. 'random:7'.") from None
     return name, 0
 
 

@@ -98,6 +98,7 @@ def route_shares(probs: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
     return torch.cat([skip.unsqueeze(-1), heads], dim=-1)
 
 
+@torch.no_grad()
 def attention_patterns(model: InfluenceModel, prep: Prepared, sources: torch.Tensor, *, level: str = "attention",
                        top_k: int = 1, readout: int | None = None, seed: int = 0
                        ) -> tuple[BaselineEmbeddingLevel, BaselineAttentionLevel | None]:

@@ -18,7 +18,15 @@ import torch
 import torch.nn.functional as F
 
 from ..architectures import LayerWeights
-from ..functional import LayerCache, head_context_jvp, layer_jvp, merge_heads, post_attention_jvp, post_attention_vjp, split_heads
+from ..functional import (
+    LayerCache,
+    head_context_jvp,
+    layer_jvp,
+    merge_heads,
+    post_attention_jvp,
+    post_attention_vjp,
+    split_heads,
+)
 from ..gpr import AttentionLevel, EmbeddingLevel, Prepared, position_masks, restricted_gradients, source_tangent
 from ..model import InfluenceModel
 
@@ -97,6 +105,7 @@ def pick(criterion: torch.Tensor, sign: torch.Tensor, k: int, valid: torch.Tenso
     return top_k(signed.flatten(1), k)
 
 
+@torch.no_grad()
 def forced_embedding_level(model: InfluenceModel, prep: Prepared, sources: torch.Tensor,
                            chosen: list[torch.Tensor], criterion: list[torch.Tensor]) -> BaselineEmbeddingLevel:
     """GPR's embedding-level sweep with the choice at layers ``1..L`` given (each (W, k)).
@@ -123,6 +132,7 @@ def forced_embedding_level(model: InfluenceModel, prep: Prepared, sources: torch
                                   criterion=criterion)
 
 
+@torch.no_grad()
 def forced_attention_level(model: InfluenceModel, prep: Prepared, sources: torch.Tensor, emb: EmbeddingLevel,
                            chosen: list[torch.Tensor], criterion: list[torch.Tensor]) -> BaselineAttentionLevel:
     """GPR's attention-level refinement (SPEC §4.2) with the routes at layers ``1..L`` given.

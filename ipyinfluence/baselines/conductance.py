@@ -49,6 +49,7 @@ def conductance_sweep(model: InfluenceModel, prep: Prepared, sources: torch.Tens
     return hidden, grids
 
 
+@torch.no_grad()
 def conductance_patterns(model: InfluenceModel, prep: Prepared, sources: torch.Tensor, *, level: str = "attention",
                          top_k: int = 1, readout: int | None = None, seed: int = 0
                          ) -> tuple[BaselineEmbeddingLevel, BaselineAttentionLevel | None]:

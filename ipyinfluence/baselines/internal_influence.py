@@ -45,6 +45,7 @@ def internal_influence(model: InfluenceModel, prep: Prepared) -> tuple[list[torc
     return hidden, routes
 
 
+@torch.no_grad()
 def internal_influence_patterns(model: InfluenceModel, prep: Prepared, sources: torch.Tensor, *,
                                 level: str = "attention", top_k: int = 1, readout: int | None = None, seed: int = 0
                                 ) -> tuple[BaselineEmbeddingLevel, BaselineAttentionLevel | None]:

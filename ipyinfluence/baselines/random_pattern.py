@@ -44,6 +44,7 @@ def _draws(seed: int, position: int, stream: str, shape: tuple[int, ...], dtype,
     return torch.rand(shape, generator=g, dtype=torch.float64).to(dtype=dtype, device=device)
 
 
+@torch.no_grad()
 def random_patterns(model: InfluenceModel, prep: Prepared, sources: torch.Tensor, *, level: str = "attention",
                     top_k: int = 1, readout: int | None = None, seed: int = 0
                     ) -> tuple[BaselineEmbeddingLevel, BaselineAttentionLevel | None]:

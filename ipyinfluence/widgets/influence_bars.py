@@ -9,6 +9,8 @@ out when the results have no attention level.
 
 from __future__ import annotations
 
+import html
+import threading
 from typing import Optional
 
 import ipywidgets as widgets
@@ -63,13 +65,14 @@ class InfluenceBars(widgets.VBox):
         self.x_scale = OrdinalScale()
         self.y_scale = y_scale or LinearScale()
         self.explanation: Optional[Explanation] = None
+        self._lock = threading.RLock()  # a background run and the main thread may redraw at once
         self.bars = Bars(x=[], y=[], scales={"x": self.x_scale, "y": self.y_scale}, type="grouped",
-                         colors=list(SERIES_COLORS), labels=list(SERIES[:2]), display_legend=True,
+                         colors=list(SERIES_COLORS), labels=list(SERIES[:2]), display_legend=False,
                          tooltip=Tooltip(fields=["x", "y"], formats=["", ".3g"]))
         x_axis = Axis(scale=self.x_scale, tick_rotate=-35, tick_style={"font-size": "11px"})
-        y_axis = Axis(scale=self.y_scale, orientation="vertical", tick_format=".2g", label="influence")
+        y_axis = Axis(scale=self.y_scale, side="left", tick_format=".2~g")
         self.figure = Figure(marks=[self.bars], axes=[x_axis, y_axis], animation_duration=0,
-                             fig_margin=dict(top=30, bottom=60, left=60, right=10), legend_location="top-left",
+                             fig_margin=dict(top=10, bottom=60, left=70, right=10),
                              layout=widgets.Layout(width="100%", height=height))
         self.figure.add_class("ipyinfluence-bars-figure")
         self.caption = widgets.HTML()
@@ -102,6 +105,10 @@ class InfluenceBars(widgets.VBox):
         return (lo - pad if lo < 0 else lo, hi + pad if hi > 0 else hi)
 
     def redraw(self) -> None:
+        with self._lock:
+            self._redraw()
+
+    def _redraw(self) -> None:
         expl = self.explanation
         if expl is None:
             with self.bars.hold_sync():
@@ -125,4 +132,6 @@ class InfluenceBars(widgets.VBox):
         if gap is not None:
             text += f"; Σ g_i − (q(x) − q(b)) = {fmt(gap)}"
         self.summary = text
-        self.caption.value = f"<small>{text}</small>"
+        # the legend lives in the caption: bqplot's legend box covers the bars
+        legend = " ".join(f"<span style='color:{c}'>■</span> {html.escape(n)}" for n, c in zip(names, SERIES_COLORS))
+        self.caption.value = f"<small>{legend}<br>{html.escape(text)}</small>"

@@ -19,6 +19,7 @@ scores GPR chose among at that layer. Every redraw is batched with ``hold_sync``
 
 from __future__ import annotations
 
+import threading
 from contextlib import ExitStack
 from typing import Iterable, Optional
 
@@ -76,6 +77,7 @@ class PatternGraph(widgets.VBox):
         self.layout_data: Optional[PatternLayout] = None
         self.word_lines: dict[int, dict[str, Lines]] = {}
         self._node_keys: list[tuple[int, Optional[int]]] = []
+        self._lock = threading.RLock()  # a background run and a chip click may redraw at once
         sc = self.scales
         self.grid = Scatter(x=[], y=[], scales=sc, colors=[GRID_COLOR], default_size=28, names=[],
                             names_unique=False, display_names=False, tooltip=Tooltip(fields=["name"]))
@@ -163,6 +165,10 @@ class PatternGraph(widgets.VBox):
             self.scales["y"].min, self.scales["y"].max = TOKEN_ROW_Y - 0.5, qoi_row(num_layers) + 0.45
 
     def redraw(self) -> None:
+        with self._lock:
+            self._redraw()
+
+    def _redraw(self) -> None:
         expl = self.explanation
         if expl is None:
             self.layout_data = None
@@ -236,7 +242,8 @@ class PatternGraph(widgets.VBox):
                 xs.append(mx), ys.append(my), colors.append(color)
                 names.append(_edge_text(d, s, labels, lay.tokens))
                 if s.route is not None and s.route != SKIP:
-                    hx.append(mx), hy.append(my), htext.append(route_label(s.route)), hcolors.append(color)
+                    # dark text: in the line's own colour it vanishes into the line
+                    hx.append(mx), hy.append(my), htext.append(route_label(s.route)), hcolors.append(TEXT_COLOR)
         self.edge_handles.x, self.edge_handles.y = xs, ys
         self.edge_handles.names = names
         self.edge_handles.colors = colors or [NODE_COLOR]

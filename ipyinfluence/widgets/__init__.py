@@ -1,0 +1,26 @@
+"""Jupyter widgets for influence patterns (ipywidgets + bqplot; pure Python).
+
+* :class:`Explorer` — type a sentence, pick a QoI, run GPR, watch patterns stream in;
+* :class:`PatternGraph` — the paper's Figure 3 picture of one explanation;
+* :class:`InfluenceBars` — ``g_i`` and the pattern influences per word;
+* :class:`CompareView` — several explanations side by side on shared scales;
+* :func:`to_svg`, :func:`to_html`, :func:`to_json`, :func:`save` — standalone exports.
+
+The engine never imports this package; it only reads the engine's result types.
+Importing it inside Google Colab turns on Colab's custom widget manager (bqplot needs it).
+"""
+
+from .colab import enable_colab_widgets
+from .compare import CompareView
+from .explorer import Explorer
+from .export import save, to_html, to_json, to_svg
+from .influence_bars import InfluenceBars
+from .pattern_graph import PatternGraph
+from .qoi_editor import QoIEditor
+from .task_dashboard import TaskDashboard
+from .token_chips import TokenChips
+
+enable_colab_widgets()
+
+__all__ = ["Explorer", "PatternGraph", "InfluenceBars", "CompareView", "QoIEditor", "TokenChips",
+           "to_svg", "to_html", "to_json", "save", "enable_colab_widgets"]

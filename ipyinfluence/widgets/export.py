@@ -1,0 +1,201 @@
+"""Standalone exports of an explanation, built in Python (no browser, no network):
+
+* :func:`to_svg` draws the same pattern picture as :class:`PatternGraph` (same layout
+  from :mod:`.geometry`, same colours and widths from :mod:`.style`);
+* :func:`to_html` is one self-contained page: the SVG inline, a table of the words and
+  the full data as JSON in a ``<script type="application/json">`` block. It references
+  no external URL at all (no CDN, no fonts, no ``xmlns`` URL: inline SVG in HTML needs
+  none);
+* :func:`to_json` is :meth:`Explanation.to_json` (it round-trips exactly);
+* :func:`save` picks one of them from a file suffix.
+
+SVG structure (stable, for tools and tests): grid nodes are ``<circle class="grid-node">``,
+pattern nodes ``<circle class="pattern-node">``, each word is a
+``<g class="pattern positive|negative" data-position=.. data-token=..>`` holding one
+``<polyline class="edge solid|dashed">`` per run of same-style edges (one per word for a
+GPR pattern at the embedding level); a ``<text class="head" data-position=..>`` per head
+route sits in ``<g class="head-labels">`` on top of every line.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Iterable, Optional, Union
+
+from ..results import SKIP, Explanation
+from .geometry import PatternLayout, layout, qoi_row, row_labels
+from .style import GRID_COLOR, NODE_COLOR, TEXT_COLOR, fmt, line_width, route_label, sign_color
+
+SVG_NS = "http://www.w3.org/2000/svg"
+COL_WIDTH = 72
+ROW_HEIGHT = 58
+LEFT = 56  # row labels
+TOP = 44  # title
+BOTTOM = 46  # token text
+DASH = "7 5"
+
+
+def _a(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+class _Frame:
+    """Data coordinates (position, row) -> SVG pixels; row 0 at the bottom."""
+
+    def __init__(self, lay: PatternLayout):
+        self.rows = lay.num_rows
+        self.width = LEFT + COL_WIDTH * max(1, len(lay.tokens)) + 16
+        self.height = TOP + ROW_HEIGHT * self.rows + BOTTOM
+
+    def x(self, value: float) -> float:
+        return round(LEFT + (value + 0.5) * COL_WIDTH, 2)
+
+    def y(self, row: float) -> float:
+        return round(TOP + (self.rows - 1 - row + 0.5) * ROW_HEIGHT, 2)
+
+
+def to_svg(explanation: Explanation, *, words: Optional[Iterable[int]] = None, level: str = "attention",
+           palette: str = "paper", scale_max: Optional[float] = None, title: bool = True,
+           xmlns: bool = True) -> str:
+    """The influence-pattern picture of ``explanation`` as an SVG document string.
+
+    ``words``: source positions to draw (all computed words when None); ``level``:
+    "attention" (falls back to "embedding" when the results lack it) or "embedding";
+    ``palette``: "paper" (green/red) or "colorblind" (blue/orange); ``scale_max``: the
+    |influence| drawn at full width (default: the largest shown); ``xmlns=False`` leaves
+    out the namespace attribute, for SVG inlined in HTML.
+    """
+    lay = layout(explanation, words, level, scale_max)
+    f = _Frame(lay)
+    labels = row_labels(lay.num_layers)
+    top = qoi_row(lay.num_layers)
+    ns = f' xmlns="{SVG_NS}"' if xmlns else ""
+    out = [f'<svg{ns} class="ipyinfluence-pattern" width="{f.width}" height="{f.height}" '
+           f'viewBox="0 0 {f.width} {f.height}" font-family="sans-serif" font-size="13">',
+           f"<title>{_a(lay.level)}-level influence patterns: {_a(explanation.text)}</title>",
+           f'<rect x="0" y="0" width="{f.width}" height="{f.height}" fill="white"/>']
+    if title:
+        out.append(f'<text class="title" x="{LEFT}" y="18" fill="{TEXT_COLOR}" font-weight="bold">'
+                   f"{_a(lay.level.capitalize())}-level patterns · QoI {_a(explanation.qoi)}</text>")
+        out.append(f'<text class="subtitle" x="{LEFT}" y="34" fill="{TEXT_COLOR}" font-size="11">'
+                   f"{_a(explanation.model)} · q(x) − q(b) = {_a(fmt(explanation.q_input - explanation.q_baseline))}"
+                   f" · width ∝ |I(π)|, max {_a(fmt(lay.scale_max))}"
+                   + (" · dashed = skip, Hn = head n"
+                      if lay.level == "attention" else "") + "</text>")
+    for r, text in enumerate(labels):
+        out.append(f'<text class="row-label" x="{LEFT - 8}" y="{f.y(r) + 4}" text-anchor="end" '
+                   f'fill="{TEXT_COLOR}">{_a(text)}</text>')
+    for p, tok in enumerate(lay.tokens):
+        out.append(f'<text class="token" x="{f.x(p)}" y="{f.y(0) + 30}" text-anchor="middle" '
+                   f'fill="{TEXT_COLOR}">{_a(tok)}</text>')
+    for x, r in lay.grid():
+        out.append(f'<circle class="grid-node" cx="{f.x(x)}" cy="{f.y(r)}" r="4" fill="{GRID_COLOR}"/>')
+    heads: list[str] = []
+    for d in lay.words:
+        color = sign_color(d.sign, palette)
+        width = round(line_width(d.influence, lay.scale_max), 2)
+        kind = "positive" if d.sign >= 0 else "negative"
+        out.append(f'<g class="pattern {kind}" data-position="{d.position}" data-token="{_a(d.word.token)}" '
+                   f'data-influence="{d.influence!r}" data-total-influence="{d.word.total_influence!r}">')
+        for points, style in d.polylines():
+            pts = " ".join(f"{f.x(x)},{f.y(r)}" for x, r in points)
+            dash = f' stroke-dasharray="{DASH}"' if style == "dashed" else ""
+            out.append(f'<polyline class="edge {style}" points="{pts}" fill="none" stroke="{color}" '
+                       f'stroke-width="{width}" stroke-linecap="round" stroke-linejoin="round"{dash}>'
+                       f"<title>{_a(d.word.token)}_{d.position}: I(π) = {_a(fmt(d.influence))}</title></polyline>")
+        out.append("</g>")
+        for s in d.segments:
+            if s.route is not None and s.route != SKIP:
+                mx, my = s.midpoint
+                heads.append(f'<text class="head" x="{f.x(mx) + 5}" y="{f.y(my) - 3}" fill="{TEXT_COLOR}" '
+                             f'stroke="white" stroke-width="3" paint-order="stroke" font-size="11" '
+                             f'font-weight="bold" data-position="{d.position}">{_a(route_label(s.route))}</text>')
+    by_pos = {d.position: d for d in lay.words}
+    for n in lay.nodes():
+        where = "QoI" if n.row == top else f"{labels[n.row]}[{n.position}] {lay.tokens[n.position]}"
+        tip = "; ".join(f"{by_pos[p].word.token}_{p} {fmt(v)}" for p, v in n.scores)
+        out.append(f'<circle class="pattern-node" cx="{f.x(n.x)}" cy="{f.y(n.row)}" r="5.5" fill="{NODE_COLOR}" '
+                   f'stroke="white" stroke-width="1.5"><title>{_a(where)} · {_a(tip)}</title></circle>')
+    out.append('<g class="head-labels">')  # on top: a later word's line would hide them
+    out.extend(heads)
+    out.append("</g>")
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _word_table(explanation: Explanation) -> str:
+    rows = []
+    for w in explanation.words:
+        att = w.attention
+        routes = "" if att is None else " ".join(route_label(r) if r != SKIP else "skip" for r in att.routes)
+        rows.append(f"<tr><td>{w.position}</td><td>{_a(w.token)}</td><td>{_a(fmt(w.total_influence))}</td>"
+                    f"<td>{_a(fmt(w.embedding.influence))}</td>"
+                    f"<td>{'' if att is None else _a(fmt(att.influence))}</td>"
+                    f"<td>{_a(' '.join(str(p) for p in w.embedding.positions))}</td><td>{_a(routes)}</td></tr>")
+    return ("<table><thead><tr><th>pos</th><th>token</th><th>g<sub>i</sub></th><th>I(π<sup>e</sup>)</th>"
+            "<th>I(π<sup>a</sup>)</th><th>positions h⁰..h<sup>L</sup></th><th>routes</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+def to_html(explanation: Explanation, *, words: Optional[Iterable[int]] = None, level: str = "attention",
+            palette: str = "paper", title: Optional[str] = None) -> str:
+    """A standalone HTML page: inline SVG, a table of the words and the JSON data.
+
+    Needs nothing from the network: no scripts run, no external resource is referenced.
+    The data is in ``<script type="application/json" id="ipyinfluence-data">``.
+    """
+    svg = to_svg(explanation, words=words, level=level, palette=palette, xmlns=False)
+    data = json.dumps(explanation.to_dict()).replace("<", "\\u003c")  # cannot close the script tag
+    heading = title or f"Influence patterns: {explanation.text}"
+    facts = (f"model {_a(explanation.model)} · QoI {_a(explanation.qoi)} · q(x) = {_a(fmt(explanation.q_input))}, "
+             f"q(baseline) = {_a(fmt(explanation.q_baseline))} · baseline {_a(explanation.baseline)} · "
+             f"{explanation.steps} steps · level {_a(explanation.level)} · top_k {explanation.top_k} · "
+             f"method {_a(explanation.method)} · {len(explanation.words)}/{len(explanation.sources)} words")
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{_a(heading)}</title>
+<style>
+body {{ font-family: sans-serif; margin: 1.5em; color: #222; }}
+table {{ border-collapse: collapse; margin-top: 1em; font-size: 13px; }}
+td, th {{ border: 1px solid #ccc; padding: 2px 8px; text-align: right; }}
+.facts {{ color: #555; font-size: 13px; }}
+</style>
+</head>
+<body>
+<h1>{_a(heading)}</h1>
+<p class="facts">{facts}</p>
+{svg}
+{_word_table(explanation)}
+<script type="application/json" id="ipyinfluence-data">{data}</script>
+</body>
+</html>
+"""
+
+
+def to_json(explanation: Explanation, **kwargs) -> str:
+    """:meth:`Explanation.to_json` (``Explanation.from_json`` reads it back exactly)."""
+    return explanation.to_json(**kwargs)
+
+
+EXPORTERS = {".svg": to_svg, ".html": to_html, ".htm": to_html, ".json": to_json}
+
+
+def export_text(explanation: Explanation, kind: str, **kwargs) -> str:
+    """``kind`` is "svg", "html" or "json"."""
+    fn = EXPORTERS.get("." + kind.lower().lstrip("."))
+    if fn is None:
+        raise ValueError(f"export kind must be svg, html or json; got {kind!r}.")
+    return fn(explanation, **kwargs)
+
+
+def save(explanation: Explanation, path: Union[str, Path], **kwargs) -> Path:
+    """Write ``explanation`` to ``path`` as SVG, HTML or JSON (from the suffix)."""
+    path = Path(path)
+    text = export_text(explanation, path.suffix or "?", **kwargs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,70 @@
+"""``TokenChips``: one toggle per source word to pick which patterns are drawn (several at
+once; all by default), plus "all" / "none" shortcuts.
+
+Each chip has the CSS class ``ipyinfluence-chip`` (and ``ipyinfluence-chip-done`` once
+its word is computed) so browser tests can find them.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+import ipywidgets as widgets
+import traitlets
+
+from ..results import WordResult
+from .style import fmt
+
+
+class TokenChips(widgets.HBox):
+    """``selected`` holds the chosen source positions, in sentence order."""
+
+    selected = traitlets.List(traitlets.Int())
+
+    def __init__(self, **kwargs):
+        self.chips: dict[int, widgets.ToggleButton] = {}
+        self.all_button = widgets.Button(description="all", layout=widgets.Layout(width="48px"),
+                                         tooltip="show every source word")
+        self.none_button = widgets.Button(description="none", layout=widgets.Layout(width="52px"),
+                                          tooltip="hide every pattern")
+        self.all_button.on_click(lambda _b: self.select(None))
+        self.none_button.on_click(lambda _b: self.select([]))
+        self._quiet = False
+        super().__init__([], layout=widgets.Layout(flex_flow="row wrap", align_items="center"), **kwargs)
+        self.add_class("ipyinfluence-chips")
+
+    def set_words(self, tokens: list[str], sources: Iterable[int]) -> None:
+        """One chip per source position, all selected."""
+        self.chips = {}
+        for p in sources:
+            chip = widgets.ToggleButton(value=True, description=tokens[p], tooltip=f"position {p}",
+                                        layout=widgets.Layout(width="auto", margin="1px"))
+            chip.add_class("ipyinfluence-chip")
+            chip.observe(self._on_chip, names="value")
+            self.chips[p] = chip
+        self.children = [widgets.Label("show:")] + list(self.chips.values()) + [self.all_button, self.none_button]
+        self.selected = list(self.chips)
+
+    def mark_done(self, word: WordResult) -> None:
+        chip = self.chips.get(word.position)
+        if chip is not None:
+            chip.tooltip = f"position {word.position}: g = {fmt(word.total_influence)}"
+            chip.add_class("ipyinfluence-chip-done")
+
+    def select(self, positions: Optional[Iterable[int]]) -> None:
+        """Select these positions (None: all)."""
+        keep = set(self.chips) if positions is None else {int(p) for p in positions}
+        self._quiet = True
+        try:
+            for p, chip in self.chips.items():
+                chip.value = p in keep
+        finally:
+            self._quiet = False
+        self._sync()
+
+    def _on_chip(self, _change) -> None:
+        if not self._quiet:
+            self._sync()
+
+    def _sync(self) -> None:
+        self.selected = [p for p, chip in self.chips.items() if chip.value]
