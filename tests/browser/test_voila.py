@@ -1,0 +1,56 @@
+"""The quickstart as a Voila dashboard, in Chromium: Voila executes the notebook and the
+Explorer's pattern graph is drawn from the widget state alone (no notebook UI, no cells).
+
+This page is also where the README's ``docs/screenshot.png`` comes from: Voila lays the
+widget out on a plain scrolling page, so the element screenshot has no JupyterLab chrome.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+
+import pytest
+from browser_setup import ARTIFACTS, REPO, VIEWPORT
+from jupyter_ui import graph_stats, wait_graph_drawn
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOT = REPO / "docs" / "screenshot.png"
+
+
+def test_quickstart_renders_in_voila(page, voila_server):
+    # Voila answers only once every cell has run (the Explorer's run included).
+    page.goto(voila_server.url + "/", timeout=300_000)
+    explorer = page.locator(".ipyinfluence-explorer").first
+    explorer.wait_for(state="visible", timeout=120_000)
+    status = explorer.locator(".ipyinfluence-status")
+    page.wait_for_function("el => /Done: \\d+ words/.test(el.textContent)", arg=status.element_handle(),
+                           timeout=120_000)
+    words = int(re.search(r"Done: (\d+) words", status.text_content()).group(1))
+    assert explorer.locator(".ipyinfluence-chip").count() == words
+
+    graph = explorer.locator(".ipyinfluence-graph").first
+    # Every word's pattern has at least x→h⁰, one layer step and hᴸ→QoI; nodes: at least
+    # the QoI and one per row of some word.
+    wait_graph_drawn(page, graph, min_nodes=4, min_edges=3 * words)
+    drawn = graph_stats(graph)
+    assert drawn.edges >= 3 * words and drawn.nodes >= 4 and drawn.grid > 0, drawn
+    body = page.locator("body").inner_text()
+    assert "Traceback" not in body and "Error" not in explorer.locator(".ipyinfluence-error").text_content()
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "voila-quickstart.png"))
+    # Voila scrolls inside its own container, so a tall element is clipped to the window:
+    # grow the window to the Explorer's height, then take it whole.
+    height = explorer.evaluate("el => Math.ceil(el.getBoundingClientRect().height)")
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": height + 40})
+    explorer.evaluate("el => el.scrollIntoView({block: 'start'})")
+    explorer.screenshot(path=str(ARTIFACTS / "voila-explorer.png"))
+    # The README's screenshot: written when missing, or when asked for with
+    # IPYINFLUENCE_BROWSER_MODEL (e.g. =default, the real model), so that CI runs on the
+    # tiny model never overwrite it.
+    if not SCREENSHOT.exists() or os.environ.get("IPYINFLUENCE_BROWSER_MODEL"):
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ARTIFACTS / "voila-explorer.png", SCREENSHOT)

@@ -1,0 +1,161 @@
+"""The example notebooks run from top to bottom without an error, as CI runs them.
+
+Each notebook is executed headlessly with nbclient in the venv's ``python3`` kernel
+(jupyter_client swaps the kernelspec's ``python`` for this interpreter), with the hub
+switched off and, where the real model cannot be had, ``IPYINFLUENCE_MODEL=tiny…``.
+A cell that raises fails the test; the checks after that make sure each notebook took
+the branch it was meant to (the right QoI for the model's task, the honest label on a
+random model, a widget actually displayed). Executed copies go to ``tests/artifacts/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from ipyinfluence.model import offline_model_path
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = REPO / "notebooks"
+ARTIFACTS = REPO / "tests" / "artifacts"
+CELL_TIMEOUT_S = 300  # one cell; the slowest (the offline encoder's explain) takes well under a minute
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def _kernel_env(overrides: dict[str, str | None]) -> dict[str, str]:
+    env = dict(os.environ)
+    # The repo on the path, so the notebooks import this checkout even without `pip install -e .`.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    env["HF_HUB_OFFLINE"] = "1"  # no network: the default model must not try the hub
+    env["TRANSFORMERS_OFFLINE"] = "1"
+    env["MPLBACKEND"] = "Agg"
+    # One intra-op thread: on 2 busy cores torch's spinning OpenMP threads made a tiny-model
+    # explain() 50x slower (3.5 s instead of 0.06 s); the notebooks' models gain nothing from more.
+    env.setdefault("OMP_NUM_THREADS", "1")
+    for key in ("IPYINFLUENCE_MODEL", "IPYINFLUENCE_SA_MODEL"):
+        env.pop(key, None)  # each case says what it wants
+    for key, value in overrides.items():
+        if value is not None:
+            env[key] = value
+    return env
+
+
+def execute(name: str, label: str, overrides: dict[str, str | None]) -> nbformat.NotebookNode:
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+    started = time.perf_counter()
+    try:
+        client.execute(env=_kernel_env(overrides))  # raises CellExecutionError on the first failing cell
+    finally:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, ARTIFACTS / f"{Path(name).stem}-{label}.ipynb")
+    print(f"{name} [{label}]: {time.perf_counter() - started:.1f}s")
+    return nb
+
+
+def text_of(nb: nbformat.NotebookNode) -> str:
+    """All text a reader sees in the outputs (streams, plain text, markdown/HTML)."""
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                parts.append(out.get("text", ""))
+            for mime in ("text/plain", "text/markdown", "text/html"):
+                if mime in out.get("data", {}):
+                    parts.append(str(out["data"][mime]))
+    return "\n".join(parts)
+
+
+def widget_outputs(nb: nbformat.NotebookNode) -> int:
+    return sum(WIDGET_MIME in out.get("data", {}) for cell in nb.cells for out in cell.get("outputs", []))
+
+
+def assert_clean(nb: nbformat.NotebookNode) -> None:
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            assert out.get("output_type") != "error", out
+            if out.get("output_type") == "stream":
+                assert "Traceback (most recent call last)" not in out.get("text", ""), out["text"]
+
+
+# -- quickstart ---------------------------------------------------------------------------
+
+# The encoder branch runs on the real offline default model when it is installed (it is in
+# the test extra, so in CI), else on a tiny random encoder.
+ENCODER_CASE = "default" if offline_model_path() is not None else "tiny-encoder"
+
+
+@pytest.mark.parametrize("model_env, task, expect", [
+    ("tiny", "masked-lm", "the author that the guards like [MASK] happy ."),
+    ("tiny-classifier", "classification", "the movie is not bad ."),
+    (ENCODER_CASE, "encoder", "how do i reset my password ?"),
+])
+def test_quickstart_runs_for_every_kind_of_model(model_env, task, expect):
+    nb = execute("quickstart.ipynb", model_env, {"IPYINFLUENCE_MODEL": None if model_env == "default" else model_env})
+    assert_clean(nb)
+    out = text_of(nb)
+    assert f"({task}):" in out  # the model has the expected head
+    assert f"text: {expect}" in out  # and the QoI branch matches it
+    assert "completeness gap" in out and "| word | gᵢ |" in out  # explain() printed its summary and table
+    assert widget_outputs(nb) >= 1  # the Explorer was displayed
+    assert re.search(r"Done: \d+ words", out)  # explorer.run() finished every word
+    if model_env == "default":
+        assert "all-MiniLM-L6-v2 (encoder):" in out  # the real default, not a tiny model
+        # On the real encoder the words that carry the meaning lead the table.
+        table = out[out.index("| word | gᵢ |"):].splitlines()
+        top3 = {row.split("|")[1].strip() for row in table[2:5]}
+        assert top3 & {"reset", "password"}, table[:5]
+
+
+# -- agreement ----------------------------------------------------------------------------
+
+def test_agreement_runs_with_the_tiny_override():
+    nb = execute("agreement.ipynb", "tiny", {"IPYINFLUENCE_MODEL": "tiny"})
+    assert_clean(nb)
+    out = text_of(nb)
+    assert "is not available here" in out or "google/bert_uncased_L-6_H-512_A-8" in out
+    assert "meaningless" in out  # a random model is labelled as such
+    assert "skip share over all words:" in out  # Finding I computed
+    assert "pulls to the wrong verb" in out and "pattern passes through *that*" in out  # Finding II
+    assert "pattern entropy Ĥ (subject)" in out and "| hate |" in out  # Finding III
+    assert widget_outputs(nb) >= 2  # the pattern graph and the comparison
+
+
+def test_agreement_without_any_model_says_so_and_still_runs():
+    nb = execute("agreement.ipynb", "no-model", {})
+    assert_clean(nb)
+    out = text_of(nb)
+    if "is not available here" in out:  # the usual case offline; a cached BERT-small would be used instead
+        assert "tiny RANDOM" in out and "meaningless" in out
+
+
+# -- sentiment ----------------------------------------------------------------------------
+
+def test_sentiment_runs_on_a_random_classifier_labelled_meaningless():
+    nb = execute("sentiment.ipynb", "tiny", {})
+    assert_clean(nb)
+    out = text_of(nb)
+    assert "random" in out.lower() and "meaningless" in out
+    assert "not good" in out and "not bad" in out
+    assert widget_outputs(nb) >= 1
+
+
+def test_sentiment_uses_the_classifier_folder_from_the_env_var(tmp_path):
+    from ipyinfluence.tiny import tiny_hf_model, tiny_tokenizer
+
+    folder = tmp_path / "my-sst2-classifier"
+    tokenizer = tiny_tokenizer()
+    tiny_hf_model(task="classification", tokenizer=tokenizer, seed=3).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    nb = execute("sentiment.ipynb", "env-folder", {"IPYINFLUENCE_SA_MODEL": str(folder)})
+    assert_clean(nb)
+    out = text_of(nb)
+    assert "my-sst2-classifier" in out
+    assert "random classifier" not in out  # no meaningless-model banner for a user's model
