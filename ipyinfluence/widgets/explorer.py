@@ -29,6 +29,7 @@ let browser tests find the parts.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import importlib
 import re
@@ -97,13 +98,15 @@ class Explorer(widgets.VBox):
     palette = traitlets.Unicode("paper")
     words_done = traitlets.Int(0)
     words_total = traitlets.Int(0)
+    preview_steps = traitlets.Int(0)  # > 0: progressive mode, a coarse preview of every word first
     explanation = traitlets.Instance(Explanation, allow_none=True)
 
     def __init__(self, model: Any = None, text: Optional[str] = None, qoi: Any = None, *, steps: int = 51,
                  level: str = "attention", top_k: int = 1, baseline: str = "mask", method: str = "gpr",
-                 palette: str = "paper", background: bool = False,
+                 palette: str = "paper", background: bool = False, preview_steps: int = 0,
                  export_dir: Optional[Union[str, Path]] = None, **kwargs):
         enable_colab_widgets()
+        self.preview_steps = preview_steps
         self.model: Optional[InfluenceModel] = model if isinstance(model, InfluenceModel) else None
         self._model_source = model
         self._qoi_arg = qoi
@@ -328,9 +331,22 @@ class Explorer(widgets.VBox):
         self._stream_started = False
         model = self.load()
         qoi = self.qoi_editor.qoi()
-        self.status = "Preparing: one forward and backward pass over the interpolation steps…"
-        stream = iter_explain(model, self.text, qoi, steps=self.steps, baseline=self.baseline, level=self.level,
-                              top_k=self.top_k, max_batch=self.steps, method=self.method)
+        options = dict(baseline=self.baseline, level=self.level, top_k=self.top_k, method=self.method)
+        preview = None
+        if 0 < self.preview_steps < self.steps:
+            # Progressive mode: every word from a few-step run at once (checks the input too),
+            # then each word is replaced by its exact result as it arrives.
+            self.status = f"Preview: all words with {self.preview_steps} steps…"
+            preview = iter_explain(model, self.text, qoi, steps=self.preview_steps, **options).result()
+            self._stream_started = True
+            self.chips.set_words(preview.tokens, preview.sources)
+            self.graph.selected = None
+            self.graph.set_explanation(preview)
+            self.bars.set_explanation(preview)
+            self.status = f"Preview ({self.preview_steps} steps) shown; refining with {self.steps} steps…"
+        else:
+            self.status = "Preparing: one forward and backward pass over the interpolation steps…"
+        stream = iter_explain(model, self.text, qoi, steps=self.steps, max_batch=self.steps, **options)
         # The input is valid: from here on the new (possibly partial) results replace the old.
         self._stream_started = True
         expl = stream.explanation
@@ -338,8 +354,10 @@ class Explorer(widgets.VBox):
         self.explanation = expl
         self.chips.set_words(expl.tokens, expl.sources)
         self.graph.selected = None
-        self.graph.set_explanation(expl)
-        self.bars.set_explanation(expl)
+        # With a preview, draw a copy holding the preview words; exact words replace them one by one.
+        shown = expl if preview is None else dataclasses.replace(expl, words=list(preview.words))
+        self.graph.set_explanation(shown)
+        self.bars.set_explanation(shown)
         self.progress.start(stream.total)
         self.status = f"Running: 0 of {stream.total} words…"
         self._dispatchers["start"](expl)
@@ -357,6 +375,9 @@ class Explorer(widgets.VBox):
             self.status = f"Cancelled after {done} of {stream.total} words; the words done stay."
             self._dispatchers["cancel"](expl)
         else:
+            if preview is not None:
+                self.graph.set_explanation(expl)
+                self.bars.set_explanation(expl)
             self.progress.finish(done, "done")
             self.status = f"Done: {done} words in {time.perf_counter() - started:.1f} s. {expl.qoi}: " \
                           f"q(x) = {expl.q_input:+.3g}, q(baseline) = {expl.q_baseline:+.3g}."
