@@ -90,12 +90,17 @@ def write_figure5(records: Sequence[dict], out: Path) -> list[Path]:
     ax_a.set_title("(a) per template position")
     if positions:
         ax_a.legend(fontsize=7)
+    else:
+        ax_a.text(0.5, 0.5, "no task with one token layout here\n(SST-2 sentences have no template positions)",
+                  ha="center", va="center", transform=ax_a.transAxes, fontsize=9, color="0.4")
     for p in tasks:
         ax_b.scatter([p["mean_q"]], [p[key]], color=colours[p["task"]])
         ax_b.annotate(p["task"], (p["mean_q"], p[key]), fontsize=8)
     ax_b.set_xlabel("mean QoI q(x)")
     ax_b.set_ylabel("pattern entropy Ĥ(Π_+)")
     ax_b.set_title("(b) per task")
+    for ax in (ax_a, ax_b):
+        ax.ticklabel_format(style="sci", scilimits=(-3, 4), useMathText=True)
     fig.tight_layout()
     paths = [out / "figure5.png", out / "figure5.svg"]
     for p in paths:

@@ -83,13 +83,13 @@ def reproduce(task: str | Sequence[str], model: str, n: int, out: str | Path, *,
             try:
                 if key not in models:
                     models[key] = load_task_model(spec, t, worker.device)
-            except InputError as e:
+                m = models[key]
+                instances = task_instances(t, n, m.tokenizer, seed, sst2 if t == "sa" else None)
+            except InputError as e:  # with --task all: a task this model (or the data) cannot serve
                 if not skip_unfit:
                     raise
                 log(f"{tag} skipping {t}: {e}")
                 continue
-            m = models[key]
-            instances = task_instances(t, n, m.tokenizer, seed, sst2 if t == "sa" else None)
             settings = {"model": key, "steps": steps, "seed": seed, "baselines": list(baselines),
                         "random_runs": random_runs}
             check_settings(out, t, settings)

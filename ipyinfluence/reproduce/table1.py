@@ -124,7 +124,7 @@ def format_cell(key: str, value: float | None) -> str:
         return str(int(value))
     if key.startswith(("ablated_", "original_", "skip_share", "alignment_")):
         return f"{100 * value:.1f}%"
-    if key.startswith("path_share"):
+    if key.startswith(("path_share", "mean_q")):
         return f"{value:.3g}"
     return f"{value:.3f}"
 
