@@ -30,6 +30,7 @@ BERT-shaped models (``BertModel`` module names: BERT, MiniLM) are supported.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -40,8 +41,7 @@ from ipyinfluence.explain import resolve_sources
 from ipyinfluence.integration import alphas, baseline_vectors, interpolate
 from ipyinfluence.model import InfluenceModel
 from ipyinfluence.qoi import as_qoi
-
-SKIP = "skip"
+from ipyinfluence.results import SKIP
 
 
 class _StopForward(Exception):
@@ -174,8 +174,6 @@ def reference_gpr(model: InfluenceModel, text: str, qoi, *, steps: int = 51, sou
     the rest of the model (the authors ran the whole model); it is a fairer, faster
     reference, offered to bound how much of the gap is that waste.
     """
-    import time
-
     encoded = model.encode(text)
     bound = as_qoi(qoi).bind(model, encoded)
     srcs = resolve_sources(encoded.tokens, sources, bound.readout_position)

@@ -311,7 +311,7 @@ def render_md(t: list[list[str]]) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="ipyinfluence speed as ratios (engine vs plain forward vs reference).")
-    p.add_argument("--quick", action="store_true", help=f"CI subset: {', '.join(QUICK_CONFIGS)}, 1 repeat, "
+    p.add_argument("--quick", action="store_true", help=f"CI subset: {', '.join(QUICK_CONFIGS)}, 2 repeats, "
                    "reference on 1 word, no memory probes")
     p.add_argument("--configs", help="comma list of MODEL/TOKENS or MODEL (all lengths); models: "
                    + ", ".join(m for m in MODELS if m != "guard") + f"; lengths: {LENGTHS}")
@@ -332,7 +332,7 @@ def main(argv=None) -> int:
         torch.set_num_threads(a.threads)
 
     if a.quick:
-        configs, repeat, ref_words, memory = QUICK_CONFIGS, 1, 1, False
+        configs, repeat, ref_words, memory = QUICK_CONFIGS, 2, 1, False
     else:
         configs, repeat, ref_words, memory = DEFAULT_CONFIGS, a.repeat, a.reference_words, not a.no_memory
     if a.configs:
