@@ -148,7 +148,8 @@ def match_layer_counts(nodes: Iterable[Node], target: Mapping[tuple, int], unive
             kept.add(n)
         else:
             current[(n[0], n[1])].add(n)
-    for key, want in target.items():
+    for key in sorted(target):  # a fixed order: the seeded tie-breaks must not follow dict/hash order
+        want = target[key]
         have = current.get(key, set())
         if want > len(groups.get(key, [])) and want > len(have):
             raise ValueError(f"cannot keep {want} nodes of kind {key[0]!r} at layer {key[1]}: "

@@ -50,3 +50,13 @@ def test_match_layer_counts():
     assert {("h", 1, 4), ("h", 1, 3)} <= out  # kept, then padded with the best-ranked
     again = match_layer_counts(base, target, universe, ranking, seed=0)
     assert again == out
+
+
+def test_match_layer_counts_does_not_depend_on_target_order():
+    from ipyinfluence.metrics.nodes import match_layer_counts
+
+    universe = [("h", l, k) for l in range(3) for k in range(5)]
+    target = {("h", 2): 2, ("h", 0): 1, ("h", 1): 3}
+    a = match_layer_counts([], target, universe, seed=3)
+    b = match_layer_counts([], dict(reversed(list(target.items()))), universe, seed=3)
+    assert a == b and len(a) == 6
