@@ -39,7 +39,7 @@ __all__ = [
 
 
 def __getattr__(name):  # lazy widgets: the engine never imports them
-    if name in ("Explorer", "PatternGraph", "InfluenceBars", "CompareView"):
+    if name in ("Explorer", "PatternGraph", "InfluenceBars", "CompareView", "TaskDashboard"):
         from . import widgets
 
         return getattr(widgets, name)

@@ -115,7 +115,6 @@ class ExplanationStream:
         if max_batch is not None and (isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1):
             raise InputError(f"max_batch must be a positive integer (rows = words × steps) or None; got {max_batch!r}.")
         encoded = model.encode(text)
-        n = len(encoded)
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
             raise InputError(f"top_k must be a positive integer (nodes kept per layer); got {top_k!r}.")
         bound: BoundQoI = as_qoi(qoi).bind(model, encoded)

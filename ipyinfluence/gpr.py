@@ -31,7 +31,6 @@ from .functional import (
     post_attention_vjp,
     split_heads,
 )
-from .heads import ModelOutputs
 from .integration import interpolate
 from .model import InfluenceModel
 

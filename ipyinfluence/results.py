@@ -180,6 +180,11 @@ class Explanation:
             f"{[(w.position, w.token) for w in self.words]}"
         )
 
+    def put_word(self, word: WordResult) -> None:
+        """Add a streamed word, replacing an earlier result for the same position."""
+        if not any(w is word for w in self.words):
+            self.words = [w for w in self.words if w.position != word.position] + [word]
+
     # -- JSON ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

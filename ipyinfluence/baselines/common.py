@@ -163,3 +163,23 @@ def forced_attention_level(model: InfluenceModel, prep: Prepared, sources: torch
     last = all_scores[-1].flatten(1).gather(1, chosen[-1])
     return BaselineAttentionLevel(scores=all_scores, chosen=list(chosen), influence=torch.nan_to_num(last).sum(1),
                                   criterion=criterion)
+
+
+def patterns_from_criteria(model: InfluenceModel, prep: Prepared, sources: torch.Tensor, node_criteria: list,
+                           route_criteria: list | None, sign: torch.Tensor, top_k: int):
+    """Per layer keep the ``top_k`` nodes (then routes) with the largest ``σ·criterion``.
+
+    ``node_criteria[l]`` is (W, N) for layers 0..L; ``route_criteria[l-1]`` (W, N, A+1) for
+    layers 1..L, or None for the embedding level only. Influences are computed like GPR's.
+    """
+    chosen = [pick(c, sign, top_k) for c in node_criteria[1:]]
+    emb = forced_embedding_level(model, prep, sources, chosen, node_criteria)
+    if route_criteria is None:
+        return emb, None
+    masks = position_masks(emb.chosen, node_criteria[0].shape[1])
+    routes, crit = [], []
+    for l, grid in enumerate(route_criteria, start=1):
+        valid = valid_routes(masks, l, model.num_heads)
+        routes.append(pick(grid, sign, top_k, valid))
+        crit.append(torch.where(valid, grid, torch.full_like(grid, float("nan"))))
+    return emb, forced_attention_level(model, prep, sources, emb, routes, crit)

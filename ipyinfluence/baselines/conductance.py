@@ -18,19 +18,16 @@ from __future__ import annotations
 
 import torch
 
-from ..gpr import Prepared, position_masks, source_tangent
+from ..gpr import Prepared, source_tangent
 from ..functional import layer_jvp
 from ..model import InfluenceModel
 from .common import (
+    patterns_from_criteria,
     BaselineAttentionLevel,
     BaselineEmbeddingLevel,
-    forced_attention_level,
-    forced_embedding_level,
     mean_dot,
-    pick,
     route_grid,
     signs,
-    valid_routes,
 )
 
 
@@ -56,14 +53,5 @@ def conductance_patterns(model: InfluenceModel, prep: Prepared, sources: torch.T
     """The ``conductance`` baseline; ``top_k`` keeps the k best nodes (routes) per layer."""
     hidden, grids = conductance_sweep(model, prep, sources, routes=level == "attention")
     sign = signs(hidden[0][torch.arange(sources.numel()), sources])
-    chosen = [pick(h, sign, top_k) for h in hidden[1:]]
-    emb = forced_embedding_level(model, prep, sources, chosen, hidden)
-    if level != "attention":
-        return emb, None
-    masks = position_masks(emb.chosen, hidden[0].shape[1])
-    routes, crit = [], []
-    for l, grid in enumerate(grids, start=1):
-        valid = valid_routes(masks, l, model.num_heads)
-        routes.append(pick(grid, sign, top_k, valid))
-        crit.append(torch.where(valid, grid, torch.full_like(grid, float("nan"))))
-    return emb, forced_attention_level(model, prep, sources, emb, routes, crit)
+    return patterns_from_criteria(model, prep, sources, hidden, grids if level == "attention" else None,
+                                  sign, top_k)

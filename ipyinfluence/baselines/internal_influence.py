@@ -18,17 +18,14 @@ import torch
 import torch.nn.functional as F
 
 from ..functional import post_attention_vjp, split_heads
-from ..gpr import Prepared, position_masks
+from ..gpr import Prepared
 from ..model import InfluenceModel
 from .common import (
+    patterns_from_criteria,
     BaselineAttentionLevel,
     BaselineEmbeddingLevel,
-    forced_attention_level,
-    forced_embedding_level,
-    pick,
     signs,
     totals,
-    valid_routes,
 )
 
 
@@ -54,15 +51,5 @@ def internal_influence_patterns(model: InfluenceModel, prep: Prepared, sources: 
     hidden, grids = internal_influence(model, prep)
     sign = signs(totals(model, prep, sources))
     crit = [h.expand(w, -1) for h in hidden]
-    chosen = [pick(h, sign, top_k) for h in crit[1:]]
-    emb = forced_embedding_level(model, prep, sources, chosen, crit)
-    if level != "attention":
-        return emb, None
-    masks = position_masks(emb.chosen, hidden[0].shape[0])
-    routes, route_crit = [], []
-    for l, grid in enumerate(grids, start=1):
-        grid = grid.expand(w, -1, -1)
-        valid = valid_routes(masks, l, model.num_heads)
-        routes.append(pick(grid, sign, top_k, valid))
-        route_crit.append(torch.where(valid, grid, torch.full_like(grid, float("nan"))))
-    return emb, forced_attention_level(model, prep, sources, emb, routes, route_crit)
+    route_crit = [g.expand(w, -1, -1) for g in grids] if level == "attention" else None
+    return patterns_from_criteria(model, prep, sources, crit, route_crit, sign, top_k)

@@ -22,5 +22,5 @@ from .token_chips import TokenChips
 
 enable_colab_widgets()
 
-__all__ = ["Explorer", "PatternGraph", "InfluenceBars", "CompareView", "QoIEditor", "TokenChips",
+__all__ = ["Explorer", "PatternGraph", "InfluenceBars", "CompareView", "TaskDashboard", "QoIEditor", "TokenChips",
            "to_svg", "to_html", "to_json", "save", "enable_colab_widgets"]

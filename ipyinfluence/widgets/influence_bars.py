@@ -88,8 +88,7 @@ class InfluenceBars(widgets.VBox):
     def add_word(self, word: WordResult) -> None:
         if self.explanation is None:
             raise ValueError("call set_explanation(explanation) before add_word: the bars need the sources.")
-        if not any(w is word for w in self.explanation.words):
-            self.explanation.words = [w for w in self.explanation.words if w.position != word.position] + [word]
+        self.explanation.put_word(word)
         self.redraw()
 
     def value_range(self) -> tuple[float, float]:

@@ -125,8 +125,7 @@ class PatternGraph(widgets.VBox):
         """Draw one more word (streaming). A word already in the explanation is redrawn."""
         if self.explanation is None:
             raise ValueError("call set_explanation(explanation) before add_word: the graph needs the tokens.")
-        if not any(w is word for w in self.explanation.words):
-            self.explanation.words = [w for w in self.explanation.words if w.position != word.position] + [word]
+        self.explanation.put_word(word)
         self.redraw()
 
     def select_words(self, positions: Optional[Iterable[int]]) -> None:
