@@ -204,6 +204,33 @@ def layer_jvp(w: LayerWeights, c: LayerCache, dx: torch.Tensor, heads: int) -> t
     return post_attention_jvp(w, c, dz)
 
 
+def layer_jvp_rows(w: LayerWeights, c: LayerCache, dx: torch.Tensor, rows: torch.Tensor, heads: int,
+                   n: int) -> torch.Tensor:
+    """:func:`layer_jvp` for a tangent that is non-zero only at per-word positions ``rows`` (W, k).
+
+    ``dx`` holds those rows only (W, S, k, H); the result is dense (W, S, N, H). Q/K/V
+    tangents are computed on the k rows: the query moves only at those rows and the keys
+    and values only at those columns, so the projections cost k rows instead of N.
+    """
+    wd, s, k, hsz = dx.shape
+    d = hsz // heads
+    dq = split_heads(F.linear(dx, w.wq), heads)  # (W, S, A, k, d)
+    dk = split_heads(F.linear(dx, w.wk), heads)
+    dv = split_heads(F.linear(dx, w.wv), heads)
+    dscores = torch.zeros(wd, s, heads, n, n, dtype=dx.dtype, device=dx.device)
+    dscores.scatter_add_(-2, rows[:, None, None, :, None].expand(wd, s, heads, k, n), dq @ c.k.transpose(-1, -2))
+    dscores.scatter_add_(-1, rows[:, None, None, None, :].expand(wd, s, heads, n, k), c.q @ dk.transpose(-1, -2))
+    dscores = dscores / math.sqrt(d)
+    dprobs = c.probs * (dscores - (c.probs * dscores).sum(-1, keepdim=True))
+    probs_cols = torch.gather(c.probs.expand(wd, -1, -1, -1, -1), -1,
+                              rows[:, None, None, None, :].expand(wd, s, heads, n, k))
+    dctx = dprobs @ c.v + probs_cols @ dv
+    dz = torch.zeros(wd, s, n, hsz, dtype=dx.dtype, device=dx.device)
+    dz.scatter_add_(2, rows[:, None, :, None].expand(wd, s, k, hsz), dx)
+    dz = dz + F.linear(merge_heads(dctx), w.wo)
+    return post_attention_jvp(w, c, dz)
+
+
 # -- reverse mode ---------------------------------------------------------------
 
 def layer_vjp(w: LayerWeights, c: LayerCache, gh: torch.Tensor, heads: int) -> torch.Tensor:

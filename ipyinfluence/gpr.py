@@ -24,7 +24,7 @@ from .functional import (
     NormCache,
     embed_jvp,
     head_context_jvp,
-    layer_jvp,
+    layer_jvp_rows,
     layer_vjp,
     merge_heads,
     post_attention_jvp,
@@ -89,22 +89,27 @@ class EmbeddingLevel:
 
 
 def embedding_level(model: InfluenceModel, prep: Prepared, sources: torch.Tensor, top_k: int = 1,
-                    sign: torch.Tensor | None = None) -> EmbeddingLevel:
-    """SPEC §4.1: push the tangent layer by layer, keep ``argmax_e σ·score(e)``."""
+                    sign: torch.Tensor | None = None, forced: list[torch.Tensor] | None = None) -> EmbeddingLevel:
+    """SPEC §4.1: push the tangent layer by layer, keep ``argmax_e σ·score(e)``.
+
+    ``forced`` (one (W, k) tensor per layer 1..L) replaces the greedy choice: the baselines
+    use it so their pattern influences are computed by exactly this sweep.
+    """
     enc = model.weights
     t = source_tangent(model, prep, sources)
+    n = t.shape[2]
     s0 = _mean_dot(t, prep.grads[0])
     total = s0[torch.arange(sources.numel()), sources]
     if sign is None:
         sign = torch.where(total >= 0, 1.0, -1.0).to(total.dtype)
     chosen, scores = [sources.reshape(-1, 1)], [s0]
     for l, (lw, c) in enumerate(zip(enc.layers, prep.forward.layers), start=1):
-        t = layer_jvp(lw, c, t, enc.num_heads)
+        # the tangent lives on the kept positions only: gather them, push them through the layer
+        keep = chosen[-1]
+        rows = t.gather(2, keep[:, None, :, None].expand(-1, t.shape[1], -1, t.shape[3]))
+        t = layer_jvp_rows(lw, c, rows, keep, enc.num_heads, n)
         sc = _mean_dot(t, prep.grads[l])
-        keep = _keep_top(sign[:, None] * sc, top_k)
-        mask = torch.zeros_like(sc, dtype=torch.bool).scatter_(1, keep, True)
-        t = t * mask[:, None, :, None]
-        chosen.append(keep)
+        chosen.append(forced[l - 1] if forced is not None else _keep_top(sign[:, None] * sc, top_k))
         scores.append(sc)
     influence = scores[-1].gather(1, chosen[-1]).sum(1)
     return EmbeddingLevel(total=total, chosen=chosen, scores=scores, influence=influence)

@@ -119,3 +119,19 @@ def test_head_contributions_sum_to_the_attention_tangent(f64):
     per_head = fn.head_output(lw, fn.head_context_jvp(lw, cache, t, m.num_heads))  # (1, S, A, N, H)
     dz = t + per_head.sum(2)
     assert torch.allclose(fn.post_attention_jvp(lw, cache, dz), fn.layer_jvp(lw, cache, t, m.num_heads), atol=1e-10)
+
+
+def test_row_sparse_layer_jvp_equals_dense(f64):
+    """The fast path of the embedding level: a tangent on k rows per word, pushed densely."""
+    m = f64
+    x0 = fn.embed(m.weights.embeddings, _primal(m))[0]
+    lw = m.weights.layers[0]
+    _, cache = fn.layer_forward(lw, x0, m.num_heads, cache=True)
+    s, n, h = x0.shape
+    rows = torch.tensor([[0, 3], [5, 1], [2, 6]])
+    dense = torch.zeros(3, s, n, h, dtype=torch.float64)
+    sparse = torch.randn(3, s, 2, h, dtype=torch.float64)
+    for w in range(3):
+        dense[w, :, rows[w]] = sparse[w]
+    got = fn.layer_jvp_rows(lw, cache, sparse, rows, m.num_heads, n)
+    assert torch.allclose(got, fn.layer_jvp(lw, cache, dense, m.num_heads), atol=1e-12)

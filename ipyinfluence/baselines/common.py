@@ -21,13 +21,12 @@ from ..architectures import LayerWeights
 from ..functional import (
     LayerCache,
     head_context_jvp,
-    layer_jvp,
     merge_heads,
     post_attention_jvp,
     post_attention_vjp,
     split_heads,
 )
-from ..gpr import AttentionLevel, EmbeddingLevel, Prepared, position_masks, restricted_gradients, source_tangent
+from ..gpr import AttentionLevel, EmbeddingLevel, Prepared, embedding_level, position_masks, restricted_gradients, source_tangent
 from ..model import InfluenceModel
 
 
@@ -114,20 +113,10 @@ def forced_embedding_level(model: InfluenceModel, prep: Prepared, sources: torch
     and ``influence`` that of the whole pattern: exactly :func:`gpr.embedding_level`'s
     numbers when ``chosen`` is GPR's own choice.
     """
-    enc = model.weights
-    if len(chosen) != enc.num_layers:
-        raise ValueError(f"need a choice for each of the {enc.num_layers} layers; got {len(chosen)}.")
-    t = source_tangent(model, prep, sources)
-    s0 = mean_dot(t, prep.grads[0])
-    total = s0[torch.arange(sources.numel()), sources]
-    all_chosen, scores = [sources.reshape(-1, 1)] + list(chosen), [s0]
-    for l, (lw, c) in enumerate(zip(enc.layers, prep.forward.layers), start=1):
-        t = layer_jvp(lw, c, t, enc.num_heads)
-        sc = mean_dot(t, prep.grads[l])
-        mask = torch.zeros_like(sc, dtype=torch.bool).scatter_(1, all_chosen[l], True)
-        t = t * mask[:, None, :, None]
-        scores.append(sc)
-    influence = scores[-1].gather(1, all_chosen[-1]).sum(1)
+    if len(chosen) != model.num_layers:
+        raise ValueError(f"need a choice for each of the {model.num_layers} layers; got {len(chosen)}.")
+    emb = embedding_level(model, prep, sources, forced=list(chosen))
+    total, all_chosen, scores, influence = emb.total, emb.chosen, emb.scores, emb.influence
     return BaselineEmbeddingLevel(total=total, chosen=all_chosen, scores=scores, influence=influence,
                                   criterion=criterion)
 
