@@ -21,7 +21,6 @@ Choices the SPEC leaves open (documented here, as it asks):
 from __future__ import annotations
 
 import math
-import time
 from typing import Iterator, Sequence, Union
 
 import torch
@@ -134,7 +133,6 @@ class ExplanationStream:
             method=method, config={"device": str(model.device), "dtype": str(model.dtype).replace("torch.", "")},
         )
         self._iter = self._run()
-        self.started = time.perf_counter()
 
     def __iter__(self) -> Iterator[WordResult]:
         return self

@@ -16,10 +16,5 @@ def classifier():
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models gain nothing from intra-op threads, and on a busy 2-core runner their
-    barriers stall (seconds instead of milliseconds); restored after each test."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+def _one_thread(one_torch_thread):
+    """Every test here runs on one torch thread (see tests/conftest.py)."""

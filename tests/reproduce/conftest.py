@@ -10,13 +10,8 @@ from _reproduce_helpers import N, STEPS, TASK
 
 
 @pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny models gain nothing from threads, and on a busy 2-core machine torch's pool
-    stalls them; torchrun's workers also run with one thread, so numbers compare bit for bit."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _one_thread(one_torch_thread):
+    """Every test here runs on one torch thread (see tests/conftest.py)."""
 
 
 @pytest.fixture(scope="session")
