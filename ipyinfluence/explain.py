@@ -127,7 +127,7 @@ class ExplanationStream:
         self.prep: Prepared = prepare(model, x, b, bound, alphas(steps, model.device, model.dtype))
         self.explanation = Explanation(
             text=text, tokens=encoded.tokens, model=model.name, qoi=bound.description,
-            q_input=float(self.prep.q[-1]), q_baseline=float(self.prep.q[0]), steps=steps,
+            q_input=self.prep.q_input, q_baseline=self.prep.q_baseline, steps=steps,
             baseline=str(baseline), level=level, top_k=top_k, num_layers=model.num_layers,
             num_heads=model.num_heads, sources=list(self.sources), readout_position=bound.readout_position,
             method=method, config={"device": str(model.device), "dtype": str(model.dtype).replace("torch.", "")},

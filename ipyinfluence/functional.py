@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from .architectures import EmbeddingWeights, EncoderWeights, LayerWeights
+from .quadrature import path_mean
 
 
 @dataclass
@@ -113,16 +114,25 @@ def embed(w: EmbeddingWeights, word_vectors: torch.Tensor, token_type_ids: torch
     return h, (EmbeddingCache(_norm_cache(z, w.ln_weight, w.ln_eps)) if cache else None)
 
 
-def layer_forward(w: LayerWeights, x: torch.Tensor, heads: int, cache: bool = False
+def layer_forward(w: LayerWeights, x: torch.Tensor, heads: int, cache: bool = False,
+                  head_mask: torch.Tensor | None = None, skip_mask: torch.Tensor | None = None
                   ) -> tuple[torch.Tensor, LayerCache | None]:
-    """One transformer layer with explicit attention (forward AD cannot enter SDPA on CPU)."""
+    """One transformer layer with explicit attention (forward AD cannot enter SDPA on CPU).
+
+    ``head_mask`` (N, A) zeroes head context vectors before ``W_O`` (so ``b_O`` is still
+    added) and ``skip_mask`` (N,) leaves skip inputs out of the residual sum: the
+    ablation of SPEC §6. Without masks it is the plain layer.
+    """
     d = x.shape[-1] // heads
     q = split_heads(F.linear(x, w.wq, w.bq), heads)
     k = split_heads(F.linear(x, w.wk, w.bk), heads)
     v = split_heads(F.linear(x, w.wv, w.bv), heads)
     probs = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d), dim=-1)
     ctx = probs @ v
-    z = x + F.linear(merge_heads(ctx), w.wo, w.bo)
+    if head_mask is not None:
+        ctx = ctx * head_mask.transpose(0, 1).unsqueeze(-1).to(x.dtype)  # (…, A, N, d)
+    skip = x if skip_mask is None else x * skip_mask.unsqueeze(-1).to(x.dtype)
+    z = skip + F.linear(merge_heads(ctx), w.wo, w.bo)
     u = F.layer_norm(z, (z.shape[-1],), w.ln1_weight, w.ln1_bias, w.ln1_eps)
     p = F.linear(u, w.w1, w.b1)
     y = u + F.linear(w.activation(p), w.w2, w.b2)
@@ -233,6 +243,13 @@ def layer_jvp_rows(w: LayerWeights, c: LayerCache, dx: torch.Tensor, rows: torch
 
 # -- reverse mode ---------------------------------------------------------------
 
+def embed_vjp(w: EmbeddingWeights, c: EmbeddingCache, gh: torch.Tensor) -> torch.Tensor:
+    """Cotangent of the word vectors for a cotangent of ``h^0`` (position-wise)."""
+    if w.project is not None:
+        gh = F.linear(gh, w.project.weight.t())
+    return norm_vjp(gh, c.ln)
+
+
 def layer_vjp(w: LayerWeights, c: LayerCache, gh: torch.Tensor, heads: int) -> torch.Tensor:
     """Cotangent of ``h^{l-1}`` for a cotangent of ``h^l`` (all routes)."""
     d = gh.shape[-1] // heads
@@ -244,4 +261,113 @@ def layer_vjp(w: LayerWeights, c: LayerCache, gh: torch.Tensor, heads: int) -> t
     gq = gscores @ c.k
     gk = gscores.transpose(-1, -2) @ c.q
     return (gz + F.linear(merge_heads(gq), w.wq.t()) + F.linear(merge_heads(gk), w.wk.t())
+            + F.linear(merge_heads(gv), w.wv.t()))
+
+
+# -- routes into h^l: the scores of the attention level ------------------------------
+
+def route_grid(w: LayerWeights, c: LayerCache, dx: torch.Tensor, gh: torch.Tensor, heads: int,
+               weights: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scores of every route into every ``h^l_k``: (W, N, A+1), column 0 the skip.
+
+    ``dx`` is a tangent at ``h^{l-1}`` (W, S, N, H) and ``gh`` a cotangent at ``h^l``
+    (restricted or not). Head h at query k scores ``mean_α <∂a^l_{k,h}, W_Oᵀ ∂q/∂z_k>``,
+    the skip ``mean_α <dx_k, ∂q/∂z_k>``. Also returns the head context tangents
+    (W, S, A, N, d), which the caller needs to push the kept routes on.
+    """
+    gz = post_attention_vjp(w, c, gh)
+    dctx = head_context_jvp(w, c, dx, heads)
+    return route_scores(w, dx, dctx, gz, heads, weights), dctx
+
+
+def route_scores(w: LayerWeights, dx_k: torch.Tensor, dctx: torch.Tensor, gz: torch.Tensor, heads: int,
+                 weights: torch.Tensor | None = None) -> torch.Tensor:
+    """(W, k, A+1) route scores at k query rows from the skip's tangent ``dx_k`` (W, S, k, H),
+    the heads' context tangents ``dctx`` (W, S, A, k, d) and ``∂q/∂z`` there ``gz`` (W, S, k, H)."""
+    gctx = split_heads(F.linear(gz, w.wo.t()), heads)
+    skip = path_mean((dx_k * gz).sum(-1), weights, 1)  # (W, k)
+    head = path_mean((dctx * gctx).sum(-1), weights, 1)  # (W, A, k)
+    return torch.cat([skip.unsqueeze(-1), head.transpose(1, 2)], dim=-1)
+
+
+def routes_jvp(w: LayerWeights, c: LayerCache, dx_k: torch.Tensor, dctx: torch.Tensor, keep: torch.Tensor
+               ) -> torch.Tensor:
+    """Tangent of ``h^l`` carried by the kept routes only: ``keep`` (W, k, A+1) bool, column 0
+    the skip (whose tangent is ``dx_k``), 1..A the heads (``dctx``)."""
+    heads_kept = keep[..., 1:].transpose(1, 2)[:, None, :, :, None]  # (W, 1, A, k, 1)
+    dz = dx_k * keep[..., 0][:, None, :, None] + F.linear(merge_heads(dctx * heads_kept), w.wo)
+    return post_attention_jvp(w, c, dz)
+
+
+# -- the same maps on gathered positions ---------------------------------------------
+# A pattern keeps only k positions per layer, so its tangents and cotangents live on those
+# positions: gather the primal cache there and the position-wise parts (LayerNorms, FFN)
+# cost k rows instead of N. Positions are per word: (W, k).
+
+def at_positions(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """(S, N, …) at per-word positions (W, k) -> (W, S, k, …)."""
+    return x[:, idx].transpose(0, 1)
+
+
+def head_rows(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """(S, A, N, …) at per-word positions (W, k) -> (W, S, A, k, …)."""
+    return x[:, :, idx].permute(2, 0, 1, *range(3, x.dim() + 1))
+
+
+def head_columns(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """(W, S, A, k, N) at per-word columns (W, j) -> (W, S, A, k, j)."""
+    w, s, a, k, _ = x.shape
+    return torch.gather(x, -1, idx[:, None, None, None, :].expand(w, s, a, k, idx.shape[1]))
+
+
+def post_attention_cache_at(c: LayerCache, idx: torch.Tensor) -> LayerCache:
+    """The position-wise part of a layer's cache (LN1, FFN, LN2) at per-word positions."""
+    def norm(nc: NormCache) -> NormCache:
+        return NormCache(xhat=at_positions(nc.xhat, idx), rstd=at_positions(nc.rstd, idx), weight=nc.weight)
+
+    return LayerCache(q=None, k=None, v=None, probs=None, ln1=norm(c.ln1), act_grad=at_positions(c.act_grad, idx),
+                      ln2=norm(c.ln2))
+
+
+def same_position(k_pos: torch.Tensor, j_pos: torch.Tensor, dtype) -> torch.Tensor:
+    """(W, k, j) with 1 where the two position lists name the same position."""
+    return (k_pos[:, :, None] == j_pos[:, None, :]).to(dtype)
+
+
+def head_context_jvp_at(w: LayerWeights, c: LayerCache, dx: torch.Tensor, k_pos: torch.Tensor,
+                        j_pos: torch.Tensor, heads: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`head_context_jvp` for a tangent living on positions ``j_pos`` (W, S, j, H), read
+    at query positions ``k_pos``: returns the heads' context tangents (W, S, A, k, d) and the
+    skip's tangent at ``k_pos`` (W, S, k, H). Queries move only where ``k == j``; keys and
+    values only at the ``j`` columns."""
+    d = dx.shape[-1] // heads
+    same = same_position(k_pos, j_pos, dx.dtype)  # (W, k, j)
+    dq = torch.einsum("wkj,wsajd->wsakd", same, split_heads(F.linear(dx, w.wq), heads))
+    dk = split_heads(F.linear(dx, w.wk), heads)  # (W, S, A, j, d)
+    dv = split_heads(F.linear(dx, w.wv), heads)
+    q_k, probs_k = head_rows(c.q, k_pos), head_rows(c.probs, k_pos)  # (W, S, A, k, ·)
+    dscores = dq @ c.k.transpose(-1, -2)
+    jcols = j_pos[:, None, None, None, :].expand(*dscores.shape[:-1], j_pos.shape[1])
+    dscores = dscores.scatter_add(-1, jcols, q_k @ dk.transpose(-1, -2)) / math.sqrt(d)
+    dprobs = probs_k * (dscores - (probs_k * dscores).sum(-1, keepdim=True))
+    dctx = dprobs @ c.v + head_columns(probs_k, j_pos) @ dv
+    return dctx, torch.einsum("wkj,wsjh->wskh", same, dx)
+
+
+def layer_vjp_at(w: LayerWeights, c: LayerCache, gh: torch.Tensor, k_pos: torch.Tensor, j_pos: torch.Tensor,
+                 heads: int) -> torch.Tensor:
+    """:func:`layer_vjp` for a cotangent living on ``k_pos`` (W, S, k, H), read back at the
+    input positions ``j_pos``: (W, S, j, H). All routes into the kept ``h^l_k``."""
+    d = gh.shape[-1] // heads
+    gz = post_attention_vjp(w, post_attention_cache_at(c, k_pos), gh)  # (W, S, k, H)
+    gctx = split_heads(F.linear(gz, w.wo.t()), heads)  # (W, S, A, k, d)
+    probs_k = head_rows(c.probs, k_pos)  # (W, S, A, k, N)
+    gprobs = gctx @ c.v.transpose(-1, -2)
+    gscores = probs_k * (gprobs - (probs_k * gprobs).sum(-1, keepdim=True)) / math.sqrt(d)
+    same = same_position(k_pos, j_pos, gz.dtype)
+    gv = head_columns(probs_k, j_pos).transpose(-1, -2) @ gctx  # values at the kept inputs j
+    gk = head_columns(gscores, j_pos).transpose(-1, -2) @ head_rows(c.q, k_pos)  # keys at j
+    gq = torch.einsum("wkj,wsakd->wsajd", same, gscores @ c.k)  # queries: only where k == j
+    gx = torch.einsum("wkj,wskh->wsjh", same, gz)  # the skip
+    return (gx + F.linear(merge_heads(gq), w.wq.t()) + F.linear(merge_heads(gk), w.wk.t())
             + F.linear(merge_heads(gv), w.wv.t()))

@@ -12,27 +12,28 @@ products (the mean of the products, not the product of the means).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from .functional import (
     Forward,
-    LayerCache,
-    NormCache,
     embed_jvp,
-    head_context_jvp,
+    embed_vjp,
+    head_context_jvp_at,
     layer_jvp_rows,
     layer_vjp,
-    merge_heads,
-    post_attention_jvp,
+    layer_vjp_at,
+    at_positions,
+    post_attention_cache_at,
     post_attention_vjp,
-    split_heads,
+    route_scores,
+    routes_jvp,
 )
 from .integration import interpolate
 from .model import InfluenceModel
+from .quadrature import mean_dot, path_mean
+from .selection import pick, signs
 
 
 @dataclass
@@ -42,30 +43,60 @@ class Prepared:
     alphas: torch.Tensor  # (S,)
     forward: Forward  # primal caches, no autograd graph
     grads: list[torch.Tensor]  # G^0..G^L, each (S, N, H)
-    q: torch.Tensor  # (S,) QoI along the path; q[0] = q(b), q[-1] = q(x)
+    q: torch.Tensor  # (S,) QoI at each α
     directions: torch.Tensor  # x − b, (N, E)
+    weights: torch.Tensor | None = None  # the rule's weights over α (None: the plain mean)
+    input_grad: torch.Tensor | None = None  # ∂q/∂e at each α, (S, N, E)
+    q_baseline: float = float("nan")  # q(b)
+    q_input: float = float("nan")  # q(x)
+    input_probs: list[torch.Tensor] | None = None  # per layer the attention (A, N, N) at α = 1
+
+    def totals(self) -> torch.Tensor:
+        """``g_i`` of every position (N,): ``mean_α <∂q/∂x_i, x_i − b_i>``."""
+        return path_mean((self.input_grad * self.directions).sum(-1), self.weights, 0)
+
+    def completeness_gap(self) -> float:
+        """``|Σ_i g_i − (q(x) − q(b))|`` over every position (SPEC §2)."""
+        return abs(float(self.totals().sum()) - (self.q_input - self.q_baseline))
 
 
-def prepare(model: InfluenceModel, x: torch.Tensor, b: torch.Tensor, qoi, alpha: torch.Tensor) -> Prepared:
-    """One forward and one backward over the ``steps`` batch (SPEC §4.1)."""
-    with torch.enable_grad():
-        e = interpolate(x, b, alpha).detach().requires_grad_(True)
+def prepare(model: InfluenceModel, x: torch.Tensor, b: torch.Tensor, qoi, alpha: torch.Tensor,
+            weights: torch.Tensor | None = None) -> Prepared:
+    """One forward and one backward over the ``steps`` batch (SPEC §4.1).
+
+    The backward is the engine's own :func:`~ipyinfluence.functional.layer_vjp` on the
+    primal cache; autograd only runs through the output head and the QoI. So no autograd
+    graph of the encoder is ever held next to the cache (the memory peak it used to set).
+    When the rule's points miss α = 0 or α = 1 (Gauss–Legendre), q(b), q(x) and the
+    attention at the input come from a separate two-row forward.
+    """
+    enc = model.weights
+    e = interpolate(x, b, alpha)
+    with torch.no_grad():
         fwd = model.forward(e, cache=True)
-        q = qoi(model.outputs(fwd.hidden[-1]))
-        grads = torch.autograd.grad(q.sum(), fwd.hidden)
-    fwd.hidden = [h.detach() for h in fwd.hidden]
-    return Prepared(alpha, fwd, [g.detach() for g in grads], q.detach(), (x - b).detach())
-
-
-def _mean_dot(t: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-    """``mean_α <t, g>`` over the hidden axis: (W, S, N, H) × (S, N, H) -> (W, N)."""
-    return (t * g).sum(-1).mean(1)
-
-
-def _keep_top(signed: torch.Tensor, k: int) -> torch.Tensor:
-    """Indices of the ``k`` largest values per row, ties to the lowest index."""
-    order = torch.sort(signed, dim=-1, descending=True, stable=True).indices
-    return order[..., :k]
+    with torch.enable_grad():
+        top = fwd.hidden[-1].detach().requires_grad_(True)
+        q = qoi(model.outputs(top))
+        (g_top,) = torch.autograd.grad(q.sum(), top)
+    grads = [None] * (enc.num_layers + 1)
+    grads[-1] = g_top.detach()
+    with torch.no_grad():
+        for l in range(enc.num_layers, 0, -1):
+            grads[l - 1] = layer_vjp(enc.layers[l - 1], fwd.layers[l - 1], grads[l], enc.num_heads)
+        input_grad = embed_vjp(enc.embeddings, fwd.embedding, grads[0])
+    q = q.detach()
+    has_ends = bool(alpha[0] == 0) and bool(alpha[-1] == 1)
+    if has_ends:
+        q_b, q_x = float(q[0]), float(q[-1])
+        probs = [c.probs[-1] for c in fwd.layers]
+    else:
+        with torch.no_grad():
+            ends = model.forward(interpolate(x, b, alpha.new_tensor([0.0, 1.0])), cache=True)
+            q_ends = qoi(model.outputs(ends.hidden[-1])).detach()
+        q_b, q_x = float(q_ends[0]), float(q_ends[1])
+        probs = [c.probs[1] for c in ends.layers]
+    return Prepared(alpha, fwd, grads, q, (x - b).detach(), weights=weights, input_grad=input_grad,
+                    q_baseline=q_b, q_input=q_x, input_probs=probs)
 
 
 def source_tangent(model: InfluenceModel, prep: Prepared, sources: torch.Tensor) -> torch.Tensor:
@@ -92,48 +123,27 @@ def embedding_level(model: InfluenceModel, prep: Prepared, sources: torch.Tensor
                     sign: torch.Tensor | None = None, forced: list[torch.Tensor] | None = None) -> EmbeddingLevel:
     """SPEC §4.1: push the tangent layer by layer, keep ``argmax_e σ·score(e)``.
 
-    ``forced`` (one (W, k) tensor per layer 1..L) replaces the greedy choice: the baselines
-    use it so their pattern influences are computed by exactly this sweep.
+    ``forced`` (one (W, k) tensor per layer 1..L) replaces the greedy choice: the baseline
+    methods use it so their pattern influences are computed by exactly this sweep.
     """
     enc = model.weights
     t = source_tangent(model, prep, sources)
     n = t.shape[2]
-    s0 = _mean_dot(t, prep.grads[0])
+    s0 = mean_dot(t, prep.grads[0], prep.weights)
     total = s0[torch.arange(sources.numel()), sources]
     if sign is None:
-        sign = torch.where(total >= 0, 1.0, -1.0).to(total.dtype)
+        sign = signs(total)
     chosen, scores = [sources.reshape(-1, 1)], [s0]
     for l, (lw, c) in enumerate(zip(enc.layers, prep.forward.layers), start=1):
         # the tangent lives on the kept positions only: gather them, push them through the layer
         keep = chosen[-1]
         rows = t.gather(2, keep[:, None, :, None].expand(-1, t.shape[1], -1, t.shape[3]))
         t = layer_jvp_rows(lw, c, rows, keep, enc.num_heads, n)
-        sc = _mean_dot(t, prep.grads[l])
-        chosen.append(forced[l - 1] if forced is not None else _keep_top(sign[:, None] * sc, top_k))
+        sc = mean_dot(t, prep.grads[l], prep.weights)
+        chosen.append(forced[l - 1] if forced is not None else pick(sc, sign, top_k))
         scores.append(sc)
     influence = scores[-1].gather(1, chosen[-1]).sum(1)
     return EmbeddingLevel(total=total, chosen=chosen, scores=scores, influence=influence)
-
-
-def position_masks(chosen: list[torch.Tensor], n: int) -> list[torch.Tensor]:
-    """Per layer a (W, N) bool mask of the kept positions."""
-    return [torch.zeros(c.shape[0], n, dtype=torch.bool, device=c.device).scatter_(1, c, True) for c in chosen]
-
-
-def restricted_gradients(model: InfluenceModel, prep: Prepared, masks: list[torch.Tensor]) -> list[torch.Tensor]:
-    """``w^l = ∂q/∂h^l`` restricted to the embedding-level suffix (SPEC §4.2), l = 0..L.
-
-    One reverse sweep, batched over words: start from ``G^L`` at the kept node(s) and
-    pull back through each layer keeping only the pattern's positions.
-    """
-    enc = model.weights
-    num_layers = enc.num_layers
-    w = [None] * (num_layers + 1)
-    w[num_layers] = prep.grads[num_layers] * masks[num_layers][:, None, :, None]
-    for l in range(num_layers, 0, -1):
-        g = layer_vjp(enc.layers[l - 1], prep.forward.layers[l - 1], w[l], enc.num_heads)
-        w[l - 1] = g * masks[l - 1][:, None, :, None]
-    return w
 
 
 @dataclass
@@ -150,149 +160,76 @@ class AttentionLevel:
     influence: torch.Tensor  # (W,)
 
 
-def attention_level_dense(model: InfluenceModel, prep: Prepared, sources: torch.Tensor, emb: EmbeddingLevel,
-                          top_k: int = 1, sign: torch.Tensor | None = None) -> AttentionLevel:
-    """SPEC §4.2 with dense (W, S, N, H) tangents: the plain reference for :func:`attention_level`."""
+def restricted_gradients(model: InfluenceModel, prep: Prepared, pos: list[torch.Tensor]) -> list[torch.Tensor]:
+    """``w^l = ∂q/∂h^l`` restricted to the embedding-level suffix (SPEC §4.2), l = 0..L,
+    on the kept positions only: ``w[l]`` is (W, S, k_l, H) at ``pos[l]`` (W, k_l).
+
+    One reverse sweep, batched over words: start from ``G^L`` at the kept node(s) and
+    pull back through each layer keeping only the pattern's positions.
+    """
     enc = model.weights
-    heads = enc.num_heads
-    n = prep.forward.hidden[0].shape[1]
-    masks = position_masks(emb.chosen, n)
-    w = restricted_gradients(model, prep, masks)
-    if sign is None:
-        sign = torch.where(emb.total >= 0, 1.0, -1.0).to(emb.total.dtype)
-    dx = source_tangent(model, prep, sources)
-    all_scores, all_chosen = [], []
-    for l in range(1, enc.num_layers + 1):
-        lw, c = enc.layers[l - 1], prep.forward.layers[l - 1]
-        gz = post_attention_vjp(lw, c, w[l])  # ∂q/∂z at the layer's residual sum, restricted downstream
-        dctx = head_context_jvp(lw, c, dx, heads)  # (W, S, A, N, d)
-        gctx = split_heads(F.linear(gz, lw.wo.t()), heads)
-        head_scores = (dctx * gctx).sum(-1).mean(1)  # (W, A, N)
-        skip_scores = _mean_dot(dx, gz)  # (W, N)
-        grid = torch.cat([skip_scores.unsqueeze(-1), head_scores.transpose(1, 2)], dim=-1)  # (W, N, A+1)
-        valid = masks[l].unsqueeze(-1).expand_as(grid).clone()
-        valid[..., 0] &= masks[l - 1]  # the skip carries only h^{l-1}_k -> h^l_k
-        grid = torch.where(valid, grid, torch.full_like(grid, float("nan")))
-        signed = torch.where(valid, sign[:, None, None] * grid, torch.full_like(grid, -float("inf")))
-        keep = _keep_top(signed.flatten(1), top_k)
-        sel = torch.zeros_like(valid).flatten(1).scatter_(1, keep, True).reshape_as(valid) & valid
-        # The refined tangent at h^l: only the kept routes' contributions, pushed through the layer.
-        sel_heads = sel[..., 1:].transpose(1, 2)[:, None, :, :, None]  # (W, 1, A, N, 1)
-        dz = dx * sel[..., 0][:, None, :, None] + F.linear(merge_heads(dctx * sel_heads), lw.wo)
-        dx = post_attention_jvp(lw, c, dz)
-        all_scores.append(grid)
-        all_chosen.append(keep)
-    last = all_scores[-1].flatten(1).gather(1, all_chosen[-1])
-    return AttentionLevel(scores=all_scores, chosen=all_chosen, influence=torch.nan_to_num(last).sum(1))
-
-
-# -- the attention level on gathered positions -------------------------------------
-# The pattern keeps only k positions per layer, so every tangent and cotangent of the
-# attention level lives on those positions: gather the primal cache there and the
-# position-wise parts (LayerNorms, FFN) cost k rows instead of N.
-
-def _at(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    """(S, N, …) at per-word positions (W, k) -> (W, S, k, …)."""
-    return x[:, idx].transpose(0, 1)
-
-
-def _rows(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    """(S, A, N, …) at per-word positions (W, k) -> (W, S, A, k, …)."""
-    return x[:, :, idx].permute(2, 0, 1, *range(3, x.dim() + 1))
-
-
-def _cols(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    """(W, S, A, k, N) at per-word columns (W, j) -> (W, S, A, k, j)."""
-    w, s, a, k, _ = x.shape
-    return torch.gather(x, -1, idx[:, None, None, None, :].expand(w, s, a, k, idx.shape[1]))
-
-
-def _post_cache(c: LayerCache, idx: torch.Tensor) -> LayerCache:
-    def norm(nc: NormCache) -> NormCache:
-        return NormCache(xhat=_at(nc.xhat, idx), rstd=_at(nc.rstd, idx), weight=nc.weight)
-
-    return LayerCache(q=None, k=None, v=None, probs=None, ln1=norm(c.ln1), act_grad=_at(c.act_grad, idx),
-                      ln2=norm(c.ln2))
-
-
-def _same(k_pos: torch.Tensor, j_pos: torch.Tensor, dtype) -> torch.Tensor:
-    """(W, k, j) with 1 where the two position lists name the same position."""
-    return (k_pos[:, :, None] == j_pos[:, None, :]).to(dtype)
-
-
-def restricted_gradients_sparse(model: InfluenceModel, prep: Prepared, pos: list[torch.Tensor]) -> list[torch.Tensor]:
-    """:func:`restricted_gradients` on the kept positions only: ``w[l]`` is (W, S, k_l, H) at ``pos[l]``."""
-    enc = model.weights
-    heads, num_layers = enc.num_heads, enc.num_layers
-    w = [None] * (num_layers + 1)
-    w[num_layers] = _at(prep.grads[num_layers], pos[num_layers])
-    for l in range(num_layers, 0, -1):
-        lw, c = enc.layers[l - 1], prep.forward.layers[l - 1]
-        kp, jp = pos[l], pos[l - 1]
-        d = enc.head_size
-        gz = post_attention_vjp(lw, _post_cache(c, kp), w[l])  # (W, S, k, H)
-        gctx = split_heads(F.linear(gz, lw.wo.t()), heads)  # (W, S, A, k, d)
-        probs_k = _rows(c.probs, kp)  # (W, S, A, k, N)
-        gprobs = gctx @ c.v.transpose(-1, -2)
-        gscores = probs_k * (gprobs - (probs_k * gprobs).sum(-1, keepdim=True)) / math.sqrt(d)
-        same = _same(kp, jp, gz.dtype)
-        gv = _cols(probs_k, jp).transpose(-1, -2) @ gctx  # values at the kept inputs j
-        gk = _cols(gscores, jp).transpose(-1, -2) @ _rows(c.q, kp)  # keys at j
-        gq = torch.einsum("wkj,wsakd->wsajd", same, gscores @ c.k)  # queries: only where k == j
-        gx = torch.einsum("wkj,wskh->wsjh", same, gz)  # the skip
-        w[l - 1] = (gx + F.linear(merge_heads(gq), lw.wq.t()) + F.linear(merge_heads(gk), lw.wk.t())
-                    + F.linear(merge_heads(gv), lw.wv.t()))
+    w = [None] * (enc.num_layers + 1)
+    w[-1] = at_positions(prep.grads[-1], pos[-1])
+    for l in range(enc.num_layers, 0, -1):
+        w[l - 1] = layer_vjp_at(enc.layers[l - 1], prep.forward.layers[l - 1], w[l], pos[l], pos[l - 1],
+                                enc.num_heads)
     return w
 
 
+def _gathered_routes(forced: torch.Tensor, kp: torch.Tensor, valid: torch.Tensor, heads: int, layer: int
+                     ) -> torch.Tensor:
+    """Forced routes, indexed on the dense (N, A+1) grid, as indices of the gathered (k, A+1) grid."""
+    p, r = forced // (heads + 1), forced % (heads + 1)
+    match = kp[:, :, None] == p[:, None, :]  # (W, k, m)
+    at = match.to(torch.long).argmax(1)
+    idx = at * (heads + 1) + r
+    if not bool(match.any(1).all()) or not bool(valid.flatten(1).gather(1, idx).all()):
+        raise ValueError(f"layer {layer}: a forced route is not a route into the embedding-level pattern.")
+    return idx
+
+
 def attention_level(model: InfluenceModel, prep: Prepared, sources: torch.Tensor, emb: EmbeddingLevel,
-                    top_k: int = 1, sign: torch.Tensor | None = None) -> AttentionLevel:
+                    top_k: int = 1, sign: torch.Tensor | None = None,
+                    forced: list[torch.Tensor] | None = None) -> AttentionLevel:
     """SPEC §4.2: refine the embedding-level pattern into heads and skips, bottom-up.
 
-    Same result as :func:`attention_level_dense` (tested), computed on the kept positions.
+    Every tangent and cotangent lives on the pattern's kept positions (tested against a
+    dense reference). ``forced`` (one (W, k) tensor per layer 1..L, indexing the (N, A+1)
+    grid) replaces the greedy choice, as for :func:`embedding_level`: each forced cell must
+    be a route into the embedding-level pattern (a head into a kept ``h^l_k``, or the skip
+    where ``h^{l-1}_k`` is kept too).
     """
     enc = model.weights
-    heads, d = enc.num_heads, enc.head_size
+    heads = enc.num_heads
     n = prep.forward.hidden[0].shape[1]
     w_words = sources.numel()
     pos = [torch.sort(c, dim=1).values for c in emb.chosen]  # position order: ties go to the lowest position
-    w = restricted_gradients_sparse(model, prep, pos)
+    w = restricted_gradients(model, prep, pos)
     if sign is None:
-        sign = torch.where(emb.total >= 0, 1.0, -1.0).to(emb.total.dtype)
+        sign = signs(emb.total)
     rows = torch.arange(w_words, device=sources.device)[:, None]
     dx = source_tangent(model, prep, sources)[rows, :, pos[0]].transpose(1, 2)  # (W, S, 1, H) at the source
     all_scores, all_chosen = [], []
     for l in range(1, enc.num_layers + 1):
         lw, c = enc.layers[l - 1], prep.forward.layers[l - 1]
         kp, jp = pos[l], pos[l - 1]
-        same = _same(kp, jp, dx.dtype)  # (W, k, j)
-        dq = torch.einsum("wkj,wsajd->wsakd", same, split_heads(F.linear(dx, lw.wq), heads))
-        dk = split_heads(F.linear(dx, lw.wk), heads)  # (W, S, A, j, d)
-        dv = split_heads(F.linear(dx, lw.wv), heads)
-        q_k, probs_k = _rows(c.q, kp), _rows(c.probs, kp)  # (W, S, A, k, ·)
-        dscores = dq @ c.k.transpose(-1, -2)  # query moves (k == j only)
-        jcols = jp[:, None, None, None, :].expand(*dscores.shape[:-1], jp.shape[1])
-        dscores = dscores.scatter_add(-1, jcols, q_k @ dk.transpose(-1, -2)) / math.sqrt(d)  # keys move at j
-        dprobs = probs_k * (dscores - (probs_k * dscores).sum(-1, keepdim=True))
-        dctx = dprobs @ c.v + _cols(probs_k, jp) @ dv  # (W, S, A, k, d)
-        pc = _post_cache(c, kp)
+        dctx, dx_k = head_context_jvp_at(lw, c, dx, kp, jp, heads)
+        pc = post_attention_cache_at(c, kp)
         gz = post_attention_vjp(lw, pc, w[l])  # (W, S, k, H)
-        gctx = split_heads(F.linear(gz, lw.wo.t()), heads)
-        dx_k = torch.einsum("wkj,wsjh->wskh", same, dx)  # the skip: the input at the same position
-        grid = torch.cat([(dx_k * gz).sum(-1).mean(1).unsqueeze(-1),
-                          (dctx * gctx).sum(-1).mean(1).transpose(1, 2)], dim=-1)  # (W, k, A+1)
+        grid = route_scores(lw, dx_k, dctx, gz, heads, prep.weights)  # (W, k, A+1)
         valid = torch.ones_like(grid, dtype=torch.bool)
-        valid[..., 0] = same.sum(-1) > 0
-        signed = torch.where(valid, sign[:, None, None] * grid, torch.full_like(grid, -float("inf")))
-        keep = _keep_top(signed.flatten(1), top_k)
+        valid[..., 0] = (kp[:, :, None] == jp[:, None, :]).any(-1)  # the skip carries only h^{l-1}_k -> h^l_k
+        if forced is None:
+            keep = pick(grid, sign, top_k, valid)
+        else:
+            keep = _gathered_routes(forced[l - 1], kp, valid, heads, l)
         sel = torch.zeros_like(valid).flatten(1).scatter_(1, keep, True).reshape_as(valid) & valid
-        sel_heads = sel[..., 1:].transpose(1, 2)[:, None, :, :, None]  # (W, 1, A, k, 1)
-        dz = dx_k * sel[..., 0][:, None, :, None] + F.linear(merge_heads(dctx * sel_heads), lw.wo)
-        dx = post_attention_jvp(lw, pc, dz)
+        dx = routes_jvp(lw, pc, dx_k, dctx, sel)
         # back to the dense (W, N, A+1) grid of the result type
         dense = torch.full((w_words, n, heads + 1), float("nan"), dtype=grid.dtype, device=grid.device)
         dense[rows, kp] = torch.where(valid, grid, torch.full_like(grid, float("nan")))
         all_scores.append(dense)
-        all_chosen.append(kp.gather(1, keep // (heads + 1)) * (heads + 1) + keep % (heads + 1))
+        all_chosen.append(forced[l - 1] if forced is not None
+                          else kp.gather(1, keep // (heads + 1)) * (heads + 1) + keep % (heads + 1))
     last = all_scores[-1].flatten(1).gather(1, all_chosen[-1])
     return AttentionLevel(scores=all_scores, chosen=all_chosen, influence=torch.nan_to_num(last).sum(1))

@@ -4,9 +4,11 @@ import pytest
 import torch
 
 from ipyinfluence import TokenContrast
-from ipyinfluence.gpr import attention_level, attention_level_dense, embedding_level, prepare
+from ipyinfluence.gpr import attention_level, embedding_level, prepare
 from ipyinfluence.integration import alphas, baseline_vectors
 from ipyinfluence.tiny import tiny_model
+
+from _dense_attention_level import attention_level_dense
 
 TEXT = "the author that the guards like [MASK] happy ."
 

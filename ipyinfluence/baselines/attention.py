@@ -28,25 +28,15 @@ from __future__ import annotations
 import torch
 
 from ..errors import InputError
-from ..gpr import Prepared, position_masks
+from ..gpr import Prepared
 from ..model import InfluenceModel
-from .common import (
-    BaselineAttentionLevel,
-    BaselineEmbeddingLevel,
-    forced_attention_level,
-    forced_embedding_level,
-    valid_routes,
-)
+from ..selection import position_masks, valid_routes
+from .common import BaselineAttentionLevel, BaselineEmbeddingLevel, forced_attention_level, forced_embedding_level
 
 
 def attention_at_input(prep: Prepared) -> list[torch.Tensor]:
     """Per layer the attention probabilities ``A^l`` (A, N, N) at α = 1 (rows = queries)."""
-    ends = torch.nonzero(prep.alphas == 1).flatten()
-    if ends.numel() == 0:
-        raise InputError("the attention baseline reads the attention at the real input (α = 1); "
-                         "the integration steps must include α = 1.")
-    i = int(ends[-1])
-    return [c.probs[i] for c in prep.forward.layers]
+    return prep.input_probs
 
 
 def augmented_attention(probs: torch.Tensor) -> torch.Tensor:

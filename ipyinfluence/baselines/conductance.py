@@ -18,17 +18,12 @@ from __future__ import annotations
 
 import torch
 
+from ..functional import layer_jvp, route_grid
 from ..gpr import Prepared, source_tangent
-from ..functional import layer_jvp
 from ..model import InfluenceModel
-from .common import (
-    patterns_from_criteria,
-    BaselineAttentionLevel,
-    BaselineEmbeddingLevel,
-    mean_dot,
-    route_grid,
-    signs,
-)
+from ..quadrature import mean_dot
+from ..selection import signs
+from .common import BaselineAttentionLevel, BaselineEmbeddingLevel, patterns_from_criteria
 
 
 def conductance_sweep(model: InfluenceModel, prep: Prepared, sources: torch.Tensor, routes: bool = False
@@ -37,12 +32,12 @@ def conductance_sweep(model: InfluenceModel, prep: Prepared, sources: torch.Tens
     ``routes``, per layer ``1..L`` of every route (W, N, A+1), column 0 the skip."""
     enc = model.weights
     t = source_tangent(model, prep, sources)
-    hidden, grids = [mean_dot(t, prep.grads[0])], []
+    hidden, grids = [mean_dot(t, prep.grads[0], prep.weights)], []
     for l, (lw, c) in enumerate(zip(enc.layers, prep.forward.layers), start=1):
         if routes:
-            grids.append(route_grid(lw, c, t, prep.grads[l], enc.num_heads)[0])
+            grids.append(route_grid(lw, c, t, prep.grads[l], enc.num_heads, prep.weights)[0])
         t = layer_jvp(lw, c, t, enc.num_heads)
-        hidden.append(mean_dot(t, prep.grads[l]))
+        hidden.append(mean_dot(t, prep.grads[l], prep.weights))
     return hidden, grids
 
 

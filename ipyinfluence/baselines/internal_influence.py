@@ -20,25 +20,21 @@ import torch.nn.functional as F
 from ..functional import post_attention_vjp, split_heads
 from ..gpr import Prepared
 from ..model import InfluenceModel
-from .common import (
-    patterns_from_criteria,
-    BaselineAttentionLevel,
-    BaselineEmbeddingLevel,
-    signs,
-    totals,
-)
+from ..quadrature import path_mean
+from ..selection import signs
+from .common import BaselineAttentionLevel, BaselineEmbeddingLevel, patterns_from_criteria, totals
 
 
 def internal_influence(model: InfluenceModel, prep: Prepared) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """Per layer ``0..L`` the internal influence of each ``h^l_e`` (N,), and per layer
     ``1..L`` that of each route (N, A+1), column 0 the skip."""
-    hidden = [g.sum(-1).mean(0) for g in prep.grads]
+    hidden = [path_mean(g.sum(-1), prep.weights, 0) for g in prep.grads]
     routes = []
     for l, (lw, c) in enumerate(zip(model.weights.layers, prep.forward.layers), start=1):
         gz = post_attention_vjp(lw, c, prep.grads[l])  # (S, N, H): ∂q/∂s^l, the skip input
         gctx = split_heads(F.linear(gz, lw.wo.t()), model.num_heads)  # (S, A, N, d)
-        heads = gctx.sum(-1).mean(0).transpose(0, 1)  # (N, A)
-        routes.append(torch.cat([gz.sum(-1).mean(0).unsqueeze(-1), heads], dim=-1))
+        heads = path_mean(gctx.sum(-1), prep.weights, 0).transpose(0, 1)  # (N, A)
+        routes.append(torch.cat([path_mean(gz.sum(-1), prep.weights, 0).unsqueeze(-1), heads], dim=-1))
     return hidden, routes
 
 

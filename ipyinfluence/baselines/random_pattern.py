@@ -24,16 +24,10 @@ from typing import Callable, Iterable
 
 import torch
 
-from ..gpr import Prepared, position_masks
+from ..gpr import Prepared
 from ..model import InfluenceModel
-from .common import (
-    BaselineAttentionLevel,
-    BaselineEmbeddingLevel,
-    forced_attention_level,
-    forced_embedding_level,
-    pick,
-    valid_routes,
-)
+from ..selection import pick, position_masks, valid_routes
+from .common import BaselineAttentionLevel, BaselineEmbeddingLevel, forced_attention_level, forced_embedding_level
 
 _LEVEL_STREAM = {"embedding": 0, "attention": 1}
 

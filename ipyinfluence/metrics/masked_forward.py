@@ -11,29 +11,17 @@ to the next layer". With every node kept it is the plain forward.
 
 from __future__ import annotations
 
-import math
-
 import torch
-import torch.nn.functional as F
 
 from ..architectures import EncoderWeights, LayerWeights
-from ..functional import embed, merge_heads, split_heads
+from ..functional import embed, layer_forward
 from .nodes import NodeMasks
 
 
 def masked_layer(w: LayerWeights, x: torch.Tensor, heads: int, head_mask: torch.Tensor, skip_mask: torch.Tensor
                  ) -> torch.Tensor:
     """One layer with ``head_mask`` (N, A) on the context vectors and ``skip_mask`` (N,) on the residual."""
-    d = x.shape[-1] // heads
-    q = split_heads(F.linear(x, w.wq, w.bq), heads)
-    k = split_heads(F.linear(x, w.wk, w.bk), heads)
-    v = split_heads(F.linear(x, w.wv, w.bv), heads)
-    probs = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d), dim=-1)
-    ctx = (probs @ v) * head_mask.transpose(0, 1).unsqueeze(-1).to(x.dtype)  # (…, A, N, d)
-    z = x * skip_mask.unsqueeze(-1).to(x.dtype) + F.linear(merge_heads(ctx), w.wo, w.bo)
-    u = F.layer_norm(z, (z.shape[-1],), w.ln1_weight, w.ln1_bias, w.ln1_eps)
-    y = u + F.linear(w.activation(F.linear(u, w.w1, w.b1)), w.w2, w.b2)
-    return F.layer_norm(y, (y.shape[-1],), w.ln2_weight, w.ln2_bias, w.ln2_eps)
+    return layer_forward(w, x, heads, head_mask=head_mask, skip_mask=skip_mask)[0]
 
 
 def masked_forward(enc: EncoderWeights, word_vectors: torch.Tensor, masks: NodeMasks,

@@ -1,0 +1,82 @@
+"""Integration rules over the path parameter α (SPEC §2): where the steps sit and what
+each weighs.
+
+* ``"paper"``: ``α = linspace(0, 1, steps)``, a plain mean over the points (Riemann with
+  both ends, as the authors' code). Its weights are ``None``, meaning "the plain mean",
+  so the paper's numbers are computed exactly as before (``Tensor.mean``).
+* ``"gauss-legendre"``: the ``steps`` Gauss–Legendre nodes mapped to ``[0, 1]`` with
+  their weights (summing to 1). Exact for polynomials of degree ``2·steps − 1``; on
+  all-MiniLM-L6-v2 16 nodes are as accurate as the paper's 51 points.
+
+Every "mean over α" in the engine goes through :func:`path_mean`, so GPR's scores stay
+linear in the per-step products whichever rule is chosen (SPEC §2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .errors import InputError
+
+QUADRATURES = ("paper", "gauss-legendre")
+MAX_STEPS = 4096  # beyond this no rule gains accuracy in float32; bigger asks are mistakes
+
+
+@dataclass
+class PathPoints:
+    """The α of one rule and their weights (``None`` = the plain mean)."""
+
+    alphas: torch.Tensor  # (S,)
+    weights: torch.Tensor | None  # (S,) summing to 1, or None
+    quadrature: str
+
+    @property
+    def has_ends(self) -> bool:
+        """Whether α = 0 and α = 1 are among the points (then q(b), q(x) come for free)."""
+        return bool(self.alphas[0] == 0) and bool(self.alphas[-1] == 1)
+
+
+def check_quadrature(quadrature) -> str:
+    if quadrature not in QUADRATURES:
+        raise InputError(f"quadrature must be one of {QUADRATURES}; got {quadrature!r}.")
+    return quadrature
+
+
+def check_steps(steps, quadrature: str = "paper") -> int:
+    """``steps`` as an int: at least 2 for the paper's rule (both ends), 1 for Gauss–Legendre."""
+    low = 2 if quadrature == "paper" else 1
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < low:
+        what = "both ends of the path" if low == 2 else "one node"
+        raise InputError(f"steps must be an integer of at least {low} ({what}); got {steps!r}.")
+    if steps > MAX_STEPS:
+        raise InputError(f"steps={steps} is more than {MAX_STEPS}; no rule gains accuracy there. Use "
+                         f"quadrature='gauss-legendre' with 16–64 steps, or steps='auto'.")
+    return steps
+
+
+def path_points(steps: int, quadrature: str = "paper", device=None, dtype=torch.float32) -> PathPoints:
+    check_quadrature(quadrature)
+    check_steps(steps, quadrature)
+    if quadrature == "paper":
+        return PathPoints(torch.linspace(0.0, 1.0, steps, device=device, dtype=dtype), None, quadrature)
+    nodes, weights = np.polynomial.legendre.leggauss(steps)  # on [-1, 1], weights sum to 2
+    a = torch.as_tensor((nodes + 1.0) / 2.0, dtype=torch.float64)
+    w = torch.as_tensor(weights / 2.0, dtype=torch.float64)
+    return PathPoints(a.to(device=device, dtype=dtype), w.to(device=device, dtype=dtype), quadrature)
+
+
+def path_mean(x: torch.Tensor, weights: torch.Tensor | None, dim: int) -> torch.Tensor:
+    """The mean over the α axis ``dim`` under the rule's weights."""
+    if weights is None:
+        return x.mean(dim)
+    shape = [1] * x.dim()
+    shape[dim] = -1
+    return (x * weights.reshape(shape)).sum(dim)
+
+
+def mean_dot(t: torch.Tensor, g: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """``mean_α <t, g>`` over the hidden axis: (W, S, N, H) × (…S, N, H) -> (W, N)."""
+    return path_mean((t * g).sum(-1), weights, 1)
