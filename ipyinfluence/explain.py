@@ -32,6 +32,7 @@ from .integration import alphas, baseline_vectors, check_steps
 from .model import InfluenceModel, load_model
 from .qoi import BoundQoI, as_qoi
 from .results import (
+    LEVELS,
     SKIP,
     AttentionPattern,
     AttentionStep,
@@ -42,7 +43,6 @@ from .results import (
     WordResult,
 )
 
-LEVELS = ("embedding", "attention")
 METHODS = ("gpr",) + BASELINE_METHODS  # baselines: SPEC §5, ipyinfluence.baselines ("random:SEED" too)
 
 
@@ -200,32 +200,59 @@ class ExplanationStream:
         return words
 
 
+def _signed_criterion(level, num_words: int) -> list | None:
+    """A baseline level's criteria times the sign it ranks with, as nested lists per layer
+    (``None`` for GPR, whose criterion is ``σ·scores``)."""
+    crit = getattr(level, "criterion", None)
+    if crit is None:
+        return None
+    sign = level.criterion_sign
+    out = []
+    for c in crit:
+        if c is None or sign is None:
+            out.append(None if c is None else c.tolist())
+        else:
+            out.append((sign.to(c.dtype).reshape(-1, *([1] * (c.dim() - 1))) * c).tolist())
+    return out
+
+
 def to_word_results(tokens, src, emb, att, heads: int) -> list[WordResult]:
     """Batched tensors -> one plain :class:`WordResult` per source word."""
     total = emb.total.tolist()
     e_scores = [s.tolist() for s in emb.scores]
     e_chosen = [c.tolist() for c in emb.chosen]
     e_infl = emb.influence.tolist()
+    e_crit = _signed_criterion(emb, len(total))
     if att is not None:
         a_scores = [s.tolist() for s in att.scores]
         a_chosen = [c.tolist() for c in att.chosen]
         a_infl = att.influence.tolist()
+        a_crit = _signed_criterion(att, len(total))
+
+    def per_word(crit, layer, w):
+        return None if crit is None or crit[layer] is None else crit[layer][w]
+
     out = []
     for w, pos in enumerate(src.tolist()):
         g = total[w]
-        steps = [EmbeddingStep(layer=l, chosen=e_chosen[l][w], scores=e_scores[l][w]) for l in range(len(e_scores))]
+        steps = [EmbeddingStep(layer=l, chosen=e_chosen[l][w], scores=e_scores[l][w],
+                               criterion=per_word(e_crit, l, w) if l > 0 else None)
+                 for l in range(len(e_scores))]
         attention = None
         if att is not None:
             a_steps = []
             for l in range(1, len(e_scores)):
                 grid = a_scores[l - 1][w]  # N × (A+1)
-                cands = [RouteCandidate(k, SKIP if r == 0 else r - 1, grid[k][r])
-                         for k in range(len(grid)) for r in range(heads + 1) if not math.isnan(grid[k][r])]
-                chosen = []
-                for idx in a_chosen[l - 1][w]:
-                    k, r = divmod(idx, heads + 1)
-                    if not math.isnan(grid[k][r]):
-                        chosen.append(RouteCandidate(k, SKIP if r == 0 else r - 1, grid[k][r]))
+                cgrid = per_word(a_crit, l - 1, w)
+
+                def candidate(k, r):
+                    return RouteCandidate(k, SKIP if r == 0 else r - 1, grid[k][r],
+                                          None if cgrid is None else cgrid[k][r])
+
+                cands = [candidate(k, r) for k in range(len(grid)) for r in range(heads + 1)
+                         if not math.isnan(grid[k][r])]
+                chosen = [candidate(*divmod(idx, heads + 1)) for idx in a_chosen[l - 1][w]
+                          if not math.isnan(grid[idx // (heads + 1)][idx % (heads + 1)])]
                 a_steps.append(AttentionStep(layer=l, source_positions=sorted(e_chosen[l - 1][w]),
                                              chosen=chosen, candidates=cands))
             attention = AttentionPattern(steps=a_steps, influence=a_infl[w])

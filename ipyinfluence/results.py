@@ -11,7 +11,9 @@ Conventions
   are the pattern's two ends and are implicit (source position, ``Explanation.qoi``).
 * A *route* at the attention level is ``"skip"`` or a head index ``0..A-1``.
 * Every step keeps the scores of all candidates it chose among, so a caller can
-  show alternatives and check each greedy choice (``argmax σ·score``).
+  show alternatives and check each choice: ``chosen`` are the ``top_k`` of
+  :meth:`EmbeddingStep.ranking` (GPR: ``σ·score``; a baseline method: its own criterion,
+  stored next to the influences), ties to the lowest position, and to the skip.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any, Union
 Route = Union[str, int]  # "skip" or a head index
 
 SKIP = "skip"
+LEVELS = ("embedding", "attention")  # the two graphs of SPEC §1: G_e and G_a
 
 
 @dataclass
@@ -32,25 +35,39 @@ class EmbeddingStep:
     ``scores[e]`` is the influence of the pattern restricted to node ``h^layer_e``
     (SPEC §4.1, ``mean_α <T^l_e, G^l_e>``); ``chosen`` are the kept positions, best
     first (one for GPR, ``top_k`` for the extension). Layer 0 has a single candidate,
-    the source position itself.
+    the source position itself. ``criterion`` is what a baseline method ranked the
+    positions by, already multiplied by the sign it ranks with (``None`` for GPR,
+    whose criterion is ``σ·scores``).
     """
 
     layer: int
     chosen: list[int]
     scores: list[float]
+    criterion: list[float] | None = None
 
     @property
     def position(self) -> int:
         return self.chosen[0]
 
+    def ranking(self, sign: int) -> list[float]:
+        """The values whose ``top_k`` are ``chosen``: ``criterion``, or ``σ·scores`` for GPR."""
+        return list(self.criterion) if self.criterion is not None else [sign * v for v in self.scores]
+
 
 @dataclass
 class RouteCandidate:
-    """A candidate route into ``h^layer_position`` at the attention level."""
+    """A candidate route into ``h^layer_position`` at the attention level.
+
+    ``score`` is the influence through the route; ``criterion`` what a baseline method
+    ranked it by, sign included (``None`` for GPR: ``σ·score``)."""
 
     position: int
     route: Route
     score: float
+    criterion: float | None = None
+
+    def ranking(self, sign: int) -> float:
+        return self.criterion if self.criterion is not None else sign * self.score
 
 
 @dataclass
@@ -208,7 +225,8 @@ def _route(value: Any) -> Route:
 
 
 def _candidate(d: dict[str, Any]) -> RouteCandidate:
-    return RouteCandidate(position=int(d["position"]), route=_route(d["route"]), score=d["score"])
+    return RouteCandidate(position=int(d["position"]), route=_route(d["route"]), score=d["score"],
+                          criterion=d.get("criterion"))
 
 
 def word_from_dict(d: dict[str, Any]) -> WordResult:

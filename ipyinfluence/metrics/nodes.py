@@ -20,10 +20,9 @@ from typing import Iterable, Mapping, Union
 
 import torch
 
-from ..results import SKIP, Explanation, WordResult
+from ..results import LEVELS, SKIP, Explanation, WordResult
 
 Node = tuple
-LEVELS = ("embedding", "attention")
 
 
 def _check_level(level: str) -> None:

@@ -16,7 +16,8 @@ import csv
 from pathlib import Path
 from typing import Sequence
 
-from .instance_record import LEVELS, record_words
+from ..results import LEVELS
+from .instance_record import record_words
 from .record_entropy import fixed_layout, position_entropy, task_entropy
 from .table1 import by_task
 

@@ -42,11 +42,10 @@ from ..metrics import (
     union_nodes,
 )
 from ..model import InfluenceModel
-from ..results import WordResult, word_from_dict
+from ..results import LEVELS, WordResult, word_from_dict
 from ..tasks import Instance
 from .task_instances import task_qoi
 
-LEVELS = ("embedding", "attention")
 DEFAULT_BASELINES = ("attention", "conductance", "internal_influence")
 
 

@@ -24,7 +24,8 @@ from typing import Sequence
 from ..baselines import BASELINE_METHODS
 from ..metrics import concentration, skip_share
 from ..tasks import TASKS
-from .instance_record import LEVELS, record_words
+from ..results import LEVELS
+from .instance_record import record_words
 from .record_entropy import task_entropy
 
 LEVEL_MARK = {"embedding": "e", "attention": "a"}
