@@ -5,6 +5,8 @@ Engine (no widget imports): :func:`load_model`, the QoIs, :func:`explain` and
 Widgets live in :mod:`ipyinfluence.widgets` and are imported lazily.
 """
 
+import sys as _sys
+
 from .errors import (
     InfluenceError,
     InputError,
@@ -13,11 +15,15 @@ from .errors import (
     QoIError,
     UnsupportedModelError,
 )
-from .explain import ExplanationStream, explain, iter_explain
-from .integration import BASELINES
+from . import explanation_stream as _explanation_stream
+from . import tiny as _tiny  # registers load_model("tiny"), "tiny-classifier", "tiny-encoder"
+from .explanation_stream import METHODS, ExplanationStream, explain, iter_explain
+from .integration import INPUT_BASELINES
 from .model import InfluenceModel, load_model
+from .quadrature import QUADRATURES
 from .qoi import ClassContrast, ClassLogit, EmbeddingSimilarity, TokenContrast
 from .results import (
+    LEVELS,
     AttentionPattern,
     AttentionStep,
     EmbeddingPattern,
@@ -29,9 +35,15 @@ from .results import (
 
 __version__ = "0.1.0"
 
+BASELINES = INPUT_BASELINES  # the input baselines b (SPEC §2); the old name, kept
+# ``ipyinfluence.explain`` is the function; the module it used to name is
+# ``ipyinfluence.explanation_stream``, still importable under the old path.
+_sys.modules.setdefault(__name__ + ".explain", _explanation_stream)
+
 __all__ = [
     "load_model", "InfluenceModel", "explain", "iter_explain", "ExplanationStream",
-    "TokenContrast", "ClassContrast", "ClassLogit", "EmbeddingSimilarity", "BASELINES",
+    "TokenContrast", "ClassContrast", "ClassLogit", "EmbeddingSimilarity", "BASELINES", "INPUT_BASELINES",
+    "METHODS", "LEVELS", "QUADRATURES",
     "Explanation", "WordResult", "EmbeddingPattern", "EmbeddingStep", "AttentionPattern", "AttentionStep",
     "RouteCandidate", "InfluenceError", "InputError", "QoIError", "UnsupportedModelError",
     "ModelNotAvailableError", "OutOfMemoryError",

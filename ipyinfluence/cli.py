@@ -17,7 +17,7 @@ from .errors import InfluenceError
 
 
 def _reproduce_parser(sub) -> None:
-    from .reproduce.instance_record import DEFAULT_BASELINES
+    from .reproduce.instance_record import DEFAULT_COMPARISON_METHODS
     from .tasks import TASKS
 
     p = sub.add_parser("reproduce", help="compute the paper's Table 1 and Figure 5 for one task or all",
@@ -34,8 +34,8 @@ def _reproduce_parser(sub) -> None:
     p.add_argument("--steps", type=int, default=51, help="integration steps (default 51)")
     p.add_argument("--seed", type=int, default=0, help="instance sampling seed (default 0)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, or cuda:N")
-    p.add_argument("--baselines", default=",".join(DEFAULT_BASELINES),
-                   help=f"comma-separated baselines besides random (default {','.join(DEFAULT_BASELINES)}; "
+    p.add_argument("--baselines", default=",".join(DEFAULT_COMPARISON_METHODS),
+                   help=f"comma-separated baselines besides random (default {','.join(DEFAULT_COMPARISON_METHODS)}; "
                         "'' for none)")
     p.add_argument("--random-runs", type=int, default=3, help="seeds of the random baseline (default 3)")
     p.add_argument("--sst2", default=None, help="GLUE SST-2 dev.tsv (or its folder) for --task sa; "

@@ -10,7 +10,7 @@ import torch
 from .errors import InputError
 from .model import Encoded, InfluenceModel
 
-BASELINES = ("mask", "pad", "zero", "mask-keep-special")
+INPUT_BASELINES = ("mask", "pad", "zero", "mask-keep-special")  # the baseline b of SPEC §2
 BASELINE_HELP = ("'mask' ([MASK] at every position, the paper's choice), 'pad', 'zero', 'mask-keep-special' "
                  "([MASK] except [CLS]/[SEP] keep their own), or any single vocabulary token such as '[UNK]'")
 

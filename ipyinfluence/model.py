@@ -14,7 +14,7 @@ import socket
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -22,7 +22,7 @@ from torch import nn
 from .architectures import EncoderWeights, encoder_weights, find_encoder
 from .errors import InputError, ModelNotAvailableError, UnsupportedModelError
 from .functional import Forward, encoder_forward
-from .heads import TASKS, ModelOutputs, classification_head, masked_lm_head, task_of
+from .output_heads import TASKS, ModelOutputs, classification_head, masked_lm_head, task_of
 
 PAPER_MODEL = "google/bert_uncased_L-6_H-512_A-8"
 OFFLINE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -258,16 +258,8 @@ def load_default_model(device=None, verbose: bool = True) -> InfluenceModel:
     """
     override = os.environ.get(MODEL_ENV)
     if override:
-        if override.startswith("tiny"):
-            from .tiny import tiny_model
-
-            task = {"tiny": "masked-lm", "tiny-mlm": "masked-lm", "tiny-classifier": "classification",
-                    "tiny-encoder": "encoder"}.get(override, "masked-lm")
-            m = tiny_model(task=task, device=device)
-            m.note = f"{MODEL_ENV}={override}: a tiny random {task} model built in code (its patterns mean nothing)."
-        else:
-            m = load_model(override, device=device)
-            m.note = f"{MODEL_ENV}={override}"
+        m = load_model(override, device=device)
+        m.note = f"{MODEL_ENV}={override}" + (f": {m.note}" if m.note else "")
         if verbose:
             print(f"ipyinfluence: {m.note}")
         return m
@@ -302,12 +294,19 @@ def load_default_model(device=None, verbose: bool = True) -> InfluenceModel:
     return m
 
 
+NAMED_MODELS: dict[str, Callable[..., InfluenceModel]] = {}
+"""Models built in code, by name (``"tiny"``, ...): filled by the modules that build them
+(:mod:`ipyinfluence.tiny` registers itself), so this module never imports them."""
+
+
 def load_model(source=None, *, task: str | None = None, device=None, trust_remote_code: bool = False
                ) -> InfluenceModel:
     """Load a BERT-family model for the engine.
 
     ``source``: None (the default model, see :func:`load_default_model`), a hub id, a local
-    folder, an :class:`InfluenceModel` (returned as is), or a ``(hf_model, tokenizer)`` pair.
+    folder, a name in :data:`NAMED_MODELS` (``"tiny"``, ``"tiny-classifier"``,
+    ``"tiny-encoder"``: random models built in code, for CI), an :class:`InfluenceModel`
+    (returned as is), or a ``(hf_model, tokenizer)`` pair.
     ``task``: ``"masked-lm"``, ``"classification"`` or ``"encoder"``; inferred when None.
     ``device``: None picks CUDA when present.
     """
@@ -324,6 +323,8 @@ def load_model(source=None, *, task: str | None = None, device=None, trust_remot
     if not isinstance(source, (str, os.PathLike)):
         raise InputError(f"cannot load a model from {type(source).__name__}; pass a hub id, a folder or a pair.")
     source = str(source)
+    if source in NAMED_MODELS and not Path(source).is_dir():
+        return NAMED_MODELS[source](device=device)
     local = Path(source).is_dir()
     if source == OFFLINE_MODEL and not local:
         path = offline_model_path()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
-from .explain import iter_explain
+from .explanation_stream import iter_explain
 from .results import Explanation, WordResult
 
 

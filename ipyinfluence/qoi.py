@@ -13,7 +13,7 @@ from typing import Callable, Sequence, Union
 import torch
 
 from .errors import QoIError
-from .heads import ModelOutputs
+from .output_heads import ModelOutputs
 from .model import Encoded, InfluenceModel
 
 

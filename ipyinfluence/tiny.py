@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from .model import InfluenceModel, offline_model_path, wrap_model
+from .model import NAMED_MODELS, InfluenceModel, offline_model_path, wrap_model
 
 _WORDS = """the a an that this who and but not very is are was were be likes like love loves hate hates
 author authors guard guards pilot pilots surgeon surgeons manager managers customer customers officer officers
@@ -76,3 +76,18 @@ def tiny_model(family: str = "bert", task: str = "masked-lm", seed: int = 0, dev
     tok = tiny_tokenizer()
     hf = tiny_hf_model(family, task, seed, tokenizer=tok, **config).to(dtype)
     return wrap_model(hf, tok, task=task, device=device or "cpu", name=f"tiny-{family}-{task}")
+
+
+def _register() -> None:
+    """``load_model("tiny")`` and ``IPYINFLUENCE_MODEL=tiny`` (CI) build these."""
+    for name, task in (("tiny", "masked-lm"), ("tiny-mlm", "masked-lm"), ("tiny-classifier", "classification"),
+                       ("tiny-encoder", "encoder")):
+        def build(device=None, task=task) -> InfluenceModel:
+            m = tiny_model(task=task, device=device)
+            m.note = f"a tiny random {task} model built in code (its patterns mean nothing)."
+            return m
+
+        NAMED_MODELS[name] = build
+
+
+_register()

@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 ENGINE = ["ipyinfluence", "ipyinfluence.explain", "ipyinfluence.gpr", "ipyinfluence.functional",
-          "ipyinfluence.model", "ipyinfluence.qoi", "ipyinfluence.baselines", "ipyinfluence.metrics",
+          "ipyinfluence.model", "ipyinfluence.qoi", "ipyinfluence.methods", "ipyinfluence.metrics",
           "ipyinfluence.tasks", "ipyinfluence.progressive", "ipyinfluence.results"]
 
 

@@ -22,6 +22,7 @@ from .nodes import (
     union_nodes,
     words_of,
 )
+from .replace_skip import replace_skip
 from .path_share import PathShare, count_paths, explanation_path_share, path_share
 from .skip_share import SkipShare, skip_share
 
@@ -34,5 +35,5 @@ __all__ = [
     "Node", "NodeMasks", "graph_nodes", "layer_counts", "match_layer_counts", "node_frequency", "node_masks",
     "pattern_nodes", "union_nodes", "words_of",
     "PathShare", "count_paths", "explanation_path_share", "path_share",
-    "SkipShare", "skip_share",
+    "SkipShare", "skip_share", "replace_skip",
 ]

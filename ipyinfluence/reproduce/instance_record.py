@@ -8,7 +8,7 @@ the model again.
 Choices:
 
 * The shared pass over the α batch is done once (``iter_explain``'s) and reused by every
-  baseline (``baselines.baseline_patterns`` on ``stream.prep``), for all source words in one
+  comparison method (:meth:`ExplanationStream.patterns`), for all source words in one
   chunk: task sentences are short (at most 19 tokens), and the numbers are the ones
   ``explain(method=...)`` gives.
 * Words are stored "slim": each step keeps its chosen nodes but not the scores of every
@@ -28,9 +28,9 @@ from typing import Any, Sequence
 
 import torch
 
-from ..baselines import baseline_patterns, replace_skip
-from ..explain import iter_explain, to_word_results
+from ..explanation_stream import iter_explain
 from ..metrics import (
+    replace_skip,
     ablate,
     alignment_counts,
     attention_probabilities,
@@ -46,7 +46,7 @@ from ..results import LEVELS, WordResult, word_from_dict
 from ..tasks import Instance
 from .task_instances import task_qoi
 
-DEFAULT_BASELINES = ("attention", "conductance", "internal_influence")
+DEFAULT_COMPARISON_METHODS = ("attention", "conductance", "internal_influence")
 
 
 def random_methods(runs: int) -> list[str]:
@@ -79,21 +79,16 @@ def _ablated(model, text, qoi, nodes, level) -> float:
 
 @torch.no_grad()
 def run_instance(model: InfluenceModel, instance: Instance, index: int, *, steps: int = 51,
-                 baselines: Sequence[str] = DEFAULT_BASELINES, random_runs: int = 3) -> dict[str, Any]:
+                 baselines: Sequence[str] = DEFAULT_COMPARISON_METHODS, random_runs: int = 3) -> dict[str, Any]:
     """Explain, ablate and measure one instance (see module doc); returns its JSONL record."""
     started = time.perf_counter()
     qoi = task_qoi(instance)
     stream = iter_explain(model, instance.text, qoi, steps=steps, level="attention")
     gpr = stream.result()
     heads, layers, length = model.num_heads, model.num_layers, len(gpr.tokens)
-    readout = stream.bound.readout_position
-    sources = torch.as_tensor(stream.sources, device=model.device)
     words: dict[str, list[WordResult]] = {"gpr": gpr.words}
     for method in list(baselines) + random_methods(random_runs):
-        emb, att = baseline_patterns(method, model, stream.prep, sources, level="attention", readout=readout)
-        words[method] = to_word_results(gpr.tokens, sources, emb, att, heads)
-        for w in words[method]:
-            w.embedding.method = w.attention.method = method
+        words[method] = stream.patterns(method)
 
     text = instance.text
     q_original = ablate(model, text, qoi, (), "embedding").q_original
@@ -112,7 +107,7 @@ def run_instance(model: InfluenceModel, instance: Instance, index: int, *, steps
             nodes = match_layer_counts(union_nodes(ws, level, +1), target, graph,
                                        ranking=node_frequency(ws, level, +1), seed=index)
             ablation.setdefault(method, {})[level] = _ablated(model, text, qoi, nodes, level)
-        share = path_share(kept, layers, length, heads, gpr.sources, readout, level)
+        share = path_share(kept, layers, length, heads, gpr.sources, gpr.readout_position, level)
         shares[level] = [share.kept, share.total]
     ablation["replace_skip"] = {"attention": _ablated(
         model, text, qoi, replace_skip(union_nodes(gpr.words, "attention", +1), heads), "attention")}
@@ -128,7 +123,7 @@ def run_instance(model: InfluenceModel, instance: Instance, index: int, *, steps
         "sentence_type": instance.sentence_type,
         "label": instance.label,
         "qoi": gpr.qoi,
-        "readout": readout,
+        "readout": gpr.readout_position,
         "sources": gpr.sources,
         "num_layers": layers,
         "num_heads": heads,

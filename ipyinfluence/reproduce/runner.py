@@ -21,7 +21,7 @@ from ..errors import InputError
 from ..tasks import TASKS
 from .distributed import start_worker
 from .figure5 import write_figure5
-from .instance_record import DEFAULT_BASELINES, instance_id, run_instance
+from .instance_record import DEFAULT_COMPARISON_METHODS, instance_id, run_instance
 from .jsonl_store import PartWriter, all_records, merge
 from .manifest import check_settings, write_settings
 from .models import load_task_model, resolved_spec
@@ -51,9 +51,9 @@ def expand_tasks(task: str | Sequence[str]) -> tuple[list[str], bool]:
 
 
 def check_baselines(baselines: Sequence[str]) -> None:
-    from ..baselines import BASELINE_METHODS
+    from ..methods import COMPARISON_METHOD_NAMES
 
-    allowed = [m for m in BASELINE_METHODS if m != "random"]
+    allowed = [m for m in COMPARISON_METHOD_NAMES if m != "random"]
     wrong = [b for b in baselines if b not in allowed]
     if wrong:
         raise InputError(f"unknown baseline(s) {wrong}; choose among {allowed} (the random baseline runs "
@@ -61,7 +61,7 @@ def check_baselines(baselines: Sequence[str]) -> None:
 
 
 def reproduce(task: str | Sequence[str], model: str, n: int, out: str | Path, *, steps: int = 51, seed: int = 0,
-              device: str = "cpu", baselines: Sequence[str] = DEFAULT_BASELINES, random_runs: int = 3,
+              device: str = "cpu", baselines: Sequence[str] = DEFAULT_COMPARISON_METHODS, random_runs: int = 3,
               sst2: str | Path | None = None, sa_model: str | None = None, progress: bool = True,
               log: Callable[[str], None] = print) -> RunSummary:
     """Compute (or resume) ``n`` instances of each task with ``model``; see module doc."""

@@ -21,7 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
 
-from ..baselines import BASELINE_METHODS
+from ..methods import COMPARISON_METHOD_NAMES
 from ..metrics import concentration, skip_share
 from ..tasks import TASKS
 from ..results import LEVELS
@@ -43,7 +43,7 @@ def _accuracy(qs) -> float:
 def _methods(records: Sequence[dict]) -> list[str]:
     """Ablated node sets present in the records, in table order (random seeds folded)."""
     seen = {m for r in records for m in r["ablation"] if m != "original"}
-    out = ["gpr"] + [m for m in BASELINE_METHODS if m in seen and m != "random"]
+    out = ["gpr"] + [m for m in COMPARISON_METHOD_NAMES if m in seen and m != "random"]
     if any(m.startswith("random:") for m in seen):
         out.append("random")
     if "replace_skip" in seen:

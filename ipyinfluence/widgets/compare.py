@@ -16,7 +16,7 @@ import ipywidgets as widgets
 import traitlets
 from bqplot import LinearScale
 
-from ..explain import explain
+from ..explanation_stream import explain
 from ..results import Explanation
 from .geometry import layout
 from .influence_bars import InfluenceBars

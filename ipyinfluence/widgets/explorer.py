@@ -31,7 +31,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import html
-import importlib
 import re
 import threading
 import time
@@ -43,8 +42,9 @@ import ipywidgets as widgets
 import traitlets
 
 from ..errors import InfluenceError
-from ..explain import iter_explain
-from ..integration import BASELINES
+from .. import explanation_stream
+from ..explanation_stream import iter_explain
+from ..integration import INPUT_BASELINES
 from ..model import InfluenceModel, load_model
 from ..results import Explanation, WordResult
 from .colab import enable_colab_widgets
@@ -70,8 +70,7 @@ def default_text(task: Optional[str], mask_token: Optional[str] = "[MASK]") -> s
 
 def available_methods() -> tuple[str, ...]:
     """Pattern methods the engine offers now (read at construction: more may be added)."""
-    # importlib: ``ipyinfluence.explain`` the attribute is the function, not the module.
-    return tuple(importlib.import_module("ipyinfluence.explain").METHODS)
+    return tuple(explanation_stream.METHODS)
 
 
 def _slug(text: str) -> str:
@@ -164,7 +163,7 @@ class Explorer(widgets.VBox):
         self.text_hint = widgets.HTML()
         self.text_hint.add_class("ipyinfluence-text-hint")
         self.qoi_editor = QoIEditor(self.model, self._qoi_arg)
-        baselines = list(BASELINES) + ([baseline] if baseline not in BASELINES else [])
+        baselines = list(INPUT_BASELINES) + ([baseline] if baseline not in INPUT_BASELINES else [])
         self.baseline_box = widgets.Dropdown(options=baselines, value=baseline, description="baseline",
                                              layout=W(width="230px"))
         self.method_box = widgets.Dropdown(options=available_methods(), description="method",

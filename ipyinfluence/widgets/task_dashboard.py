@@ -22,7 +22,7 @@ import ipywidgets as widgets
 from bqplot import Axis, Figure, LinearScale, Scatter
 
 from ..model import InfluenceModel
-from ..reproduce import DEFAULT_BASELINES, figure5_points, load_task_model, run_instance, table1, task_instances
+from ..reproduce import DEFAULT_COMPARISON_METHODS, figure5_points, load_task_model, run_instance, table1, task_instances
 from ..reproduce.figure5 import PLOTTED_LEVEL
 from ..reproduce.table1 import format_cell
 
@@ -60,7 +60,7 @@ class TaskDashboard(widgets.VBox):
     """
 
     def __init__(self, model: InfluenceModel | str, task: str, n: int, *, steps: int = 51, seed: int = 0,
-                 baselines: Sequence[str] = DEFAULT_BASELINES, random_runs: int = 3, sst2=None, device: str = "cpu",
+                 baselines: Sequence[str] = DEFAULT_COMPARISON_METHODS, random_runs: int = 3, sst2=None, device: str = "cpu",
                  **kwargs):
         self.model = model if isinstance(model, InfluenceModel) else load_task_model(model, task, device)
         self.task, self.n, self.steps = task, n, steps

@@ -25,7 +25,7 @@ from typing import Iterator, Sequence, Union
 
 import torch
 
-from .baselines import BASELINE_METHODS, baseline_patterns, check_method
+from .methods import COMPARISON_METHOD_NAMES, comparison_patterns, check_method
 from .errors import InputError, OutOfMemoryError
 from .gpr import Prepared, attention_level, embedding_level, prepare
 from .integration import alphas, baseline_vectors, check_steps
@@ -43,7 +43,7 @@ from .results import (
     WordResult,
 )
 
-METHODS = ("gpr",) + BASELINE_METHODS  # baselines: SPEC §5, ipyinfluence.baselines ("random:SEED" too)
+METHODS = ("gpr",) + COMPARISON_METHOD_NAMES  # baselines: SPEC §5, ipyinfluence.methods ("random:SEED" too)
 
 
 def resolve_sources(tokens: list[str], sources, readout: int | None) -> list[int]:
@@ -184,19 +184,27 @@ class ExplanationStream:
 
     @torch.no_grad()
     def _compute(self, part: Sequence[int]) -> list[WordResult]:
+        return self.patterns(self.method, part)
+
+    @torch.no_grad()
+    def patterns(self, method: str, sources: Sequence[int] | None = None) -> list[WordResult]:
+        """Patterns of ``method`` (``"gpr"`` or a comparison method) for ``sources`` (default:
+        the stream's), computed on this stream's shared pass: the seam through which
+        ``reproduce`` compares methods on one sentence without a second pass."""
+        check_method(method, self.top_k)
         model, prep = self.model, self.prep
-        src = torch.as_tensor(list(part), device=model.device)
-        if self.method != "gpr":
-            emb, att = baseline_patterns(self.method, model, prep, src, level=self.level, top_k=self.top_k,
-                                         readout=self.bound.readout_position)
+        src = torch.as_tensor(list(self.sources if sources is None else sources), device=model.device)
+        if method != "gpr":
+            emb, att = comparison_patterns(method, model, prep, src, level=self.level, top_k=self.top_k,
+                                           readout=self.bound.readout_position)
         else:
             emb = embedding_level(model, prep, src, self.top_k)
             att = attention_level(model, prep, src, emb, self.top_k) if self.level == "attention" else None
         words = to_word_results(self.encoded.tokens, src, emb, att, model.num_heads)
         for w in words:
-            w.embedding.method = self.method
+            w.embedding.method = method
             if w.attention is not None:
-                w.attention.method = self.method
+                w.attention.method = method
         return words
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..metrics.nodes import Node
+from .nodes import Node
 
 
 def replace_skip(nodes: Iterable[Node], num_heads: int) -> frozenset:

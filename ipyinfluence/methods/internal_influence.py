@@ -22,7 +22,7 @@ from ..gpr import Prepared
 from ..model import InfluenceModel
 from ..quadrature import path_mean
 from ..selection import signs
-from .common import BaselineAttentionLevel, BaselineEmbeddingLevel, patterns_from_criteria, totals
+from .common import MethodAttentionLevel, MethodEmbeddingLevel, patterns_from_criteria, totals
 
 
 def internal_influence(model: InfluenceModel, prep: Prepared) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
@@ -41,7 +41,7 @@ def internal_influence(model: InfluenceModel, prep: Prepared) -> tuple[list[torc
 @torch.no_grad()
 def internal_influence_patterns(model: InfluenceModel, prep: Prepared, sources: torch.Tensor, *,
                                 level: str = "attention", top_k: int = 1, readout: int | None = None, seed: int = 0
-                                ) -> tuple[BaselineEmbeddingLevel, BaselineAttentionLevel | None]:
+                                ) -> tuple[MethodEmbeddingLevel, MethodAttentionLevel | None]:
     """The ``internal_influence`` baseline; ``top_k`` keeps the k best nodes (routes) per layer."""
     w = sources.numel()
     hidden, grids = internal_influence(model, prep)

@@ -31,7 +31,7 @@ from ..errors import InputError
 from ..gpr import Prepared
 from ..model import InfluenceModel
 from ..selection import position_masks, valid_routes
-from .common import BaselineAttentionLevel, BaselineEmbeddingLevel, forced_attention_level, forced_embedding_level
+from .common import MethodAttentionLevel, MethodEmbeddingLevel, forced_attention_level, forced_embedding_level
 
 
 def attention_at_input(prep: Prepared) -> list[torch.Tensor]:
@@ -91,7 +91,7 @@ def route_shares(probs: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def attention_patterns(model: InfluenceModel, prep: Prepared, sources: torch.Tensor, *, level: str = "attention",
                        top_k: int = 1, readout: int | None = None, seed: int = 0
-                       ) -> tuple[BaselineEmbeddingLevel, BaselineAttentionLevel | None]:
+                       ) -> tuple[MethodEmbeddingLevel, MethodAttentionLevel | None]:
     """The ``attention`` baseline at the embedding level and, if asked, the attention level."""
     if top_k != 1:
         raise InputError("the attention baseline is a single max-product path; use top_k=1.")

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from ipyinfluence.baselines import conductance_patterns, internal_influence_patterns
+from ipyinfluence.methods import conductance_patterns, internal_influence_patterns
 
 from _hf_reference import gradients, mlm_qoi, path_inputs, tangents, word_direction
 

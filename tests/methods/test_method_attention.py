@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ipyinfluence import ClassContrast, InputError, TokenContrast, explain, iter_explain
-from ipyinfluence.baselines import attention_patterns
+from ipyinfluence.methods import attention_patterns
 
 
 def hf_attentions(model, text):

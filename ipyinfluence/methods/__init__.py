@@ -1,13 +1,17 @@
-"""Baseline patterns (SPEC §5), one per module, for comparison with GPR.
+"""Comparison methods: the paper's baseline patterns (SPEC §5), one per module.
 
-Each per-word baseline picks one node (``top_k`` with the extension) per layer per
+Vocabulary: a *method* chooses a pattern (``"gpr"``, or one of these); a *baseline* is
+the input baseline ``b`` the path starts from (SPEC §2, :mod:`ipyinfluence.integration`).
+
+Each comparison method picks one node (``top_k`` with the extension) per layer per
 source word and returns the same batched tensors as :mod:`ipyinfluence.gpr`
-(:class:`~.common.BaselineEmbeddingLevel`, :class:`~.common.BaselineAttentionLevel`), with
+(:class:`~.common.MethodEmbeddingLevel`, :class:`~.common.MethodAttentionLevel`), with
 the pattern's influence computed exactly as GPR's, so
-:func:`ipyinfluence.explain.to_word_results` draws and the metrics ablate them like GPR.
+:func:`ipyinfluence.explanation_stream.to_word_results` draws and the metrics ablate them
+like GPR.
 Through :func:`ipyinfluence.explain`: ``method="attention" | "conductance" |
 "internal_influence" | "random"`` (``"random:SEED"`` picks the seed).
-:func:`replace_skip` is a node-set baseline for ablation at the attention level.
+:func:`ipyinfluence.metrics.replace_skip` is the node-set baseline for ablation.
 """
 
 from __future__ import annotations
@@ -20,19 +24,18 @@ from ..errors import InputError
 from ..gpr import Prepared
 from ..model import InfluenceModel
 from .attention import attention_patterns
-from .common import BaselineAttentionLevel, BaselineEmbeddingLevel, forced_attention_level, forced_embedding_level
+from .common import MethodAttentionLevel, MethodEmbeddingLevel, forced_attention_level, forced_embedding_level
 from .conductance import conductance_patterns
 from .internal_influence import internal_influence_patterns
 from .random_pattern import Spread, random_patterns, seed_spread
-from .replace_skip import replace_skip
 
-BASELINES: dict[str, Callable] = {
+COMPARISON_METHODS: dict[str, Callable] = {
     "attention": attention_patterns,
     "conductance": conductance_patterns,
     "internal_influence": internal_influence_patterns,
     "random": random_patterns,
 }
-BASELINE_METHODS = tuple(BASELINES)
+COMPARISON_METHOD_NAMES = tuple(COMPARISON_METHODS)
 
 
 def parse_method(method: str) -> tuple[str, int]:
@@ -40,8 +43,8 @@ def parse_method(method: str) -> tuple[str, int]:
     if not isinstance(method, str):
         raise InputError(f"method must be a string; got {method!r}.")
     name, _, seed = method.partition(":")
-    if name not in BASELINES or (seed and name != "random"):
-        raise InputError(f"method must be 'gpr', one of {BASELINE_METHODS}, or 'random:SEED'; got {method!r}.")
+    if name not in COMPARISON_METHODS or (seed and name != "random"):
+        raise InputError(f"method must be 'gpr', one of {COMPARISON_METHOD_NAMES}, or 'random:SEED'; got {method!r}.")
     if seed:
         try:
             return name, int(seed)
@@ -59,17 +62,17 @@ def check_method(method: str, top_k: int = 1) -> None:
         raise InputError("the attention baseline is a single max-product path; use top_k=1 with method='attention'.")
 
 
-def baseline_patterns(method: str, model: InfluenceModel, prep: Prepared, sources: torch.Tensor, *,
+def comparison_patterns(method: str, model: InfluenceModel, prep: Prepared, sources: torch.Tensor, *,
                       level: str = "attention", top_k: int = 1, readout: int | None = None
-                      ) -> tuple[BaselineEmbeddingLevel, BaselineAttentionLevel | None]:
+                      ) -> tuple[MethodEmbeddingLevel, MethodAttentionLevel | None]:
     """Run the baseline ``method`` on the shared pass ``prep`` for the ``sources`` (W,)."""
     name, seed = parse_method(method)
-    return BASELINES[name](model, prep, sources, level=level, top_k=top_k, readout=readout, seed=seed)
+    return COMPARISON_METHODS[name](model, prep, sources, level=level, top_k=top_k, readout=readout, seed=seed)
 
 
 __all__ = [
-    "BASELINES", "BASELINE_METHODS", "parse_method", "check_method", "baseline_patterns",
+    "COMPARISON_METHODS", "COMPARISON_METHOD_NAMES", "parse_method", "check_method", "comparison_patterns",
     "attention_patterns", "conductance_patterns", "internal_influence_patterns", "random_patterns",
-    "replace_skip", "seed_spread", "Spread", "BaselineEmbeddingLevel", "BaselineAttentionLevel",
+    "seed_spread", "Spread", "MethodEmbeddingLevel", "MethodAttentionLevel",
     "forced_embedding_level", "forced_attention_level",
 ]

@@ -27,7 +27,7 @@ import torch
 from ..gpr import Prepared
 from ..model import InfluenceModel
 from ..selection import pick, position_masks, valid_routes
-from .common import BaselineAttentionLevel, BaselineEmbeddingLevel, forced_attention_level, forced_embedding_level
+from .common import MethodAttentionLevel, MethodEmbeddingLevel, forced_attention_level, forced_embedding_level
 
 _LEVEL_STREAM = {"embedding": 0, "attention": 1}
 
@@ -41,7 +41,7 @@ def _draws(seed: int, position: int, stream: str, shape: tuple[int, ...], dtype,
 @torch.no_grad()
 def random_patterns(model: InfluenceModel, prep: Prepared, sources: torch.Tensor, *, level: str = "attention",
                     top_k: int = 1, readout: int | None = None, seed: int = 0
-                    ) -> tuple[BaselineEmbeddingLevel, BaselineAttentionLevel | None]:
+                    ) -> tuple[MethodEmbeddingLevel, MethodAttentionLevel | None]:
     """The ``random`` baseline with the given ``seed``."""
     n = prep.forward.hidden[0].shape[1]
     layers, heads = model.num_layers, model.num_heads

@@ -23,7 +23,7 @@ from ..gpr import Prepared, source_tangent
 from ..model import InfluenceModel
 from ..quadrature import mean_dot
 from ..selection import signs
-from .common import BaselineAttentionLevel, BaselineEmbeddingLevel, patterns_from_criteria
+from .common import MethodAttentionLevel, MethodEmbeddingLevel, patterns_from_criteria
 
 
 def conductance_sweep(model: InfluenceModel, prep: Prepared, sources: torch.Tensor, routes: bool = False
@@ -44,7 +44,7 @@ def conductance_sweep(model: InfluenceModel, prep: Prepared, sources: torch.Tens
 @torch.no_grad()
 def conductance_patterns(model: InfluenceModel, prep: Prepared, sources: torch.Tensor, *, level: str = "attention",
                          top_k: int = 1, readout: int | None = None, seed: int = 0
-                         ) -> tuple[BaselineEmbeddingLevel, BaselineAttentionLevel | None]:
+                         ) -> tuple[MethodEmbeddingLevel, MethodAttentionLevel | None]:
     """The ``conductance`` baseline; ``top_k`` keeps the k best nodes (routes) per layer."""
     hidden, grids = conductance_sweep(model, prep, sources, routes=level == "attention")
     sign = signs(hidden[0][torch.arange(sources.numel()), sources])

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from ipyinfluence import Explanation, InputError, TokenContrast, explain, iter_explain
-from ipyinfluence.baselines import baseline_patterns, replace_skip
+from ipyinfluence.methods import comparison_patterns
+from ipyinfluence.metrics import replace_skip
 from ipyinfluence.explain import METHODS
 from ipyinfluence.results import SKIP
 
@@ -19,7 +20,7 @@ def test_methods_listed():
 def test_explain_with_a_baseline(mlm, stream, text, method):
     e = explain(mlm, text, TokenContrast("is", "are"), steps=5, method=method)
     src = torch.as_tensor(stream.sources)
-    emb, att = baseline_patterns(method, mlm, stream.prep, src, level="attention",
+    emb, att = comparison_patterns(method, mlm, stream.prep, src, level="attention",
                                  readout=stream.bound.readout_position)
     assert e.method == method and e.complete
     for w, word in enumerate(e.words):

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from ipyinfluence.baselines import forced_attention_level, forced_embedding_level
+from ipyinfluence.methods import forced_attention_level, forced_embedding_level
 from ipyinfluence.gpr import attention_level, embedding_level
 
 from _hf_reference import block_jacobian, gradients, mlm_qoi, path_inputs, tangents, word_direction

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ipyinfluence import TokenContrast, explain
-from ipyinfluence.baselines import random_patterns, seed_spread
+from ipyinfluence.methods import random_patterns, seed_spread
 
 
 def _positions(emb):

@@ -23,7 +23,7 @@ from ..selection import pick, position_masks, valid_routes
 
 
 @dataclass
-class BaselineEmbeddingLevel(EmbeddingLevel):
+class MethodEmbeddingLevel(EmbeddingLevel):
     """:class:`~ipyinfluence.gpr.EmbeddingLevel` plus the method's own criterion.
 
     ``scores`` and ``influence`` are pattern influences computed as GPR computes them;
@@ -39,7 +39,7 @@ class BaselineEmbeddingLevel(EmbeddingLevel):
 
 
 @dataclass
-class BaselineAttentionLevel(AttentionLevel):
+class MethodAttentionLevel(AttentionLevel):
     """:class:`~ipyinfluence.gpr.AttentionLevel` plus ``criterion[l-1]`` (W, N, A+1), same grid
     (nan where a route is not a candidate): ``chosen[l-1]`` are the ``top_k`` of
     ``criterion_sign·criterion[l-1]``, a tie going to the skip (column 0)."""
@@ -57,7 +57,7 @@ def totals(model: InfluenceModel, prep: Prepared, sources: torch.Tensor) -> torc
 @torch.no_grad()
 def forced_embedding_level(model: InfluenceModel, prep: Prepared, sources: torch.Tensor,
                            chosen: list[torch.Tensor], criterion: list[torch.Tensor],
-                           criterion_sign: torch.Tensor | None = None) -> BaselineEmbeddingLevel:
+                           criterion_sign: torch.Tensor | None = None) -> MethodEmbeddingLevel:
     """GPR's embedding-level sweep with the choice at layers ``1..L`` given (each (W, k)).
 
     ``scores[l][e]`` is the influence of ``[x_i, h^0_i, chosen^1.., chosen^{l-1}, h^l_e, q]``
@@ -67,14 +67,14 @@ def forced_embedding_level(model: InfluenceModel, prep: Prepared, sources: torch
     if len(chosen) != model.num_layers:
         raise ValueError(f"need a choice for each of the {model.num_layers} layers; got {len(chosen)}.")
     emb = embedding_level(model, prep, sources, forced=list(chosen))
-    return BaselineEmbeddingLevel(total=emb.total, chosen=emb.chosen, scores=emb.scores, influence=emb.influence,
+    return MethodEmbeddingLevel(total=emb.total, chosen=emb.chosen, scores=emb.scores, influence=emb.influence,
                                   criterion=criterion, criterion_sign=criterion_sign)
 
 
 @torch.no_grad()
 def forced_attention_level(model: InfluenceModel, prep: Prepared, sources: torch.Tensor, emb: EmbeddingLevel,
                            chosen: list[torch.Tensor], criterion: list[torch.Tensor],
-                           criterion_sign: torch.Tensor | None = None) -> BaselineAttentionLevel:
+                           criterion_sign: torch.Tensor | None = None) -> MethodAttentionLevel:
     """GPR's attention-level refinement (SPEC §4.2) with the routes at layers ``1..L`` given.
 
     ``chosen[l-1]`` (W, k) indexes the flattened (N, A+1) grid like
@@ -82,7 +82,7 @@ def forced_attention_level(model: InfluenceModel, prep: Prepared, sources: torch
     pattern (a head into a kept ``h^l_k``, or the skip where ``h^{l-1}_k`` is kept).
     """
     att = attention_level(model, prep, sources, emb, forced=list(chosen))
-    return BaselineAttentionLevel(scores=att.scores, chosen=att.chosen, influence=att.influence,
+    return MethodAttentionLevel(scores=att.scores, chosen=att.chosen, influence=att.influence,
                                   criterion=criterion, criterion_sign=criterion_sign)
 
 
