@@ -77,9 +77,9 @@ def _machine() -> dict:
 
 def _words_per_chunk(case: Case, max_batch: int | None, words: int) -> int:
     if max_batch is None:
-        from ipyinfluence.explain import _default_rows  # the engine's own sizing rule
+        from ipyinfluence.explanation_stream import default_rows  # the engine's own sizing rule
 
-        max_batch = _default_rows(case.model, case.tokens, STEPS)
+        max_batch = default_rows(case.model, case.tokens, STEPS)
     return max(1, min(words, max_batch // STEPS))
 
 

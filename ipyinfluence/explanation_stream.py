@@ -21,6 +21,7 @@ Choices the SPEC leaves open (documented here, as it asks):
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Iterator, Sequence, Union
 
 import torch
@@ -28,7 +29,8 @@ import torch
 from .methods import COMPARISON_METHOD_NAMES, comparison_patterns, check_method
 from .errors import InputError, OutOfMemoryError
 from .gpr import Prepared, attention_level, embedding_level, prepare
-from .integration import alphas, baseline_vectors, check_steps
+from .integration import baseline_vectors
+from .quadrature import AUTO_STEPS, check_quadrature, check_steps, check_tolerance, path_points
 from .model import InfluenceModel, load_model
 from .qoi import BoundQoI, as_qoi
 from .results import (
@@ -79,7 +81,7 @@ def _bytes_per_word(model: InfluenceModel, n: int, steps: int) -> int:
     return per_row * steps * torch.finfo(model.dtype).bits // 8
 
 
-def _default_rows(model: InfluenceModel, n: int, steps: int) -> int:
+def default_rows(model: InfluenceModel, n: int, steps: int) -> int:
     if model.device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(model.device)
         budget = free * 0.5
@@ -96,6 +98,38 @@ def _is_oom(e: BaseException) -> bool:
     return isinstance(e, RuntimeError) and ("out of memory" in msg or "can't allocate memory" in msg)
 
 
+def shared_pass(model: InfluenceModel, x: torch.Tensor, b: torch.Tensor, bound, steps: int | str, quadrature: str,
+                tolerance: float = 0.01) -> tuple[Prepared, dict]:
+    """The pass every word shares, over the rule's points.
+
+    ``steps="auto"`` tries :data:`~ipyinfluence.quadrature.AUTO_STEPS` in turn until the
+    completeness gap over every position, ``|Σ_i g_i − (q(x) − q(b))|``, is at most
+    ``tolerance·|q(x) − q(b)|`` (plus a few float32 ulps of the QoI, so that a QoI with
+    ``q(x) = q(b)`` can stop). Each try is one shared pass (a forward and the engine's
+    backward over that many points), cheap next to the per-word sweeps, which run once.
+    Returns the pass and, for ``"auto"``, what was tried (also kept in the
+    Explanation's ``config["auto_steps"]``). If the largest count misses the tolerance, it
+    is used and a warning says so.
+    """
+    if steps != "auto":
+        pts = path_points(steps, quadrature, model.device, model.dtype)
+        return prepare(model, x, b, bound, pts.alphas, pts.weights), {}
+    tried = []
+    for n in AUTO_STEPS[quadrature]:
+        pts = path_points(n, quadrature, model.device, model.dtype)
+        prep = prepare(model, x, b, bound, pts.alphas, pts.weights)
+        gap = prep.completeness_gap()
+        q_scale = abs(prep.q_input) + abs(prep.q_baseline)
+        allowed = tolerance * abs(prep.q_input - prep.q_baseline) + 8 * torch.finfo(model.dtype).eps * q_scale
+        tried.append([n, gap])
+        if gap <= allowed:
+            return prep, {"tolerance": tolerance, "tried": tried, "converged": True}
+    warnings.warn(f"steps='auto': {quadrature} with {n} points still leaves a completeness gap of {gap:.3g} "
+                  f"(more than {tolerance:.0%} of |q(x) − q(b)| = {abs(prep.q_input - prep.q_baseline):.3g}); "
+                  f"using {n} points.", stacklevel=3)
+    return prep, {"tolerance": tolerance, "tried": tried, "converged": False}
+
+
 class ExplanationStream:
     """Iterator over :class:`WordResult` as chunks complete.
 
@@ -104,10 +138,13 @@ class ExplanationStream:
     before any result exists.
     """
 
-    def __init__(self, model, text: str, qoi, *, sources=None, steps: int = 51, baseline="mask",
-                 level: str = "attention", top_k: int = 1, max_batch: int | None = None, method: str = "gpr"):
+    def __init__(self, model, text: str, qoi, *, sources=None, steps: int | str = 51, baseline="mask",
+                 level: str = "attention", top_k: int = 1, max_batch: int | None = None, method: str = "gpr",
+                 quadrature: str | None = None, tolerance: float = 0.01):
         self.model = model = load_model(model) if not isinstance(model, InfluenceModel) else model
-        check_steps(steps)
+        quadrature = check_quadrature(quadrature, steps)
+        check_steps(steps, quadrature)
+        tolerance = check_tolerance(tolerance)
         if level not in LEVELS:
             raise InputError(f"level must be one of {LEVELS}; got {level!r}.")
         check_method(method, top_k)
@@ -124,13 +161,16 @@ class ExplanationStream:
         ids = torch.as_tensor(encoded.input_ids, device=model.device)
         x = model.word_vectors(ids).detach()
         b = baseline_vectors(model, encoded, baseline)
-        self.prep: Prepared = prepare(model, x, b, bound, alphas(steps, model.device, model.dtype))
+        self.prep, auto = shared_pass(model, x, b, bound, steps, quadrature, tolerance)
+        config = {"device": str(model.device), "dtype": str(model.dtype).replace("torch.", "")}
+        if auto:
+            config["auto_steps"] = auto
         self.explanation = Explanation(
             text=text, tokens=encoded.tokens, model=model.name, qoi=bound.description,
-            q_input=self.prep.q_input, q_baseline=self.prep.q_baseline, steps=steps,
+            q_input=self.prep.q_input, q_baseline=self.prep.q_baseline, steps=int(self.prep.alphas.numel()),
             baseline=str(baseline), level=level, top_k=top_k, num_layers=model.num_layers,
             num_heads=model.num_heads, sources=list(self.sources), readout_position=bound.readout_position,
-            method=method, config={"device": str(model.device), "dtype": str(model.dtype).replace("torch.", "")},
+            method=method, config=config, quadrature=quadrature,
         )
         self._iter = self._run()
 
@@ -155,7 +195,7 @@ class ExplanationStream:
 
     def _chunk_words(self) -> int:
         steps = self.explanation.steps
-        rows = self.max_batch or _default_rows(self.model, len(self.encoded), steps)
+        rows = self.max_batch or default_rows(self.model, len(self.encoded), steps)
         return max(1, rows // steps)
 
     def _run(self) -> Iterator[WordResult]:
@@ -269,21 +309,29 @@ def to_word_results(tokens, src, emb, att, heads: int) -> list[WordResult]:
     return out
 
 
-def iter_explain(model, text: str, qoi, *, sources=None, steps: int = 51, baseline: Union[str, int] = "mask",
+def iter_explain(model, text: str, qoi, *, sources=None, steps: int | str = 51, baseline: Union[str, int] = "mask",
                  level: str = "attention", top_k: int = 1, max_batch: int | None = None,
-                 method: str = "gpr") -> ExplanationStream:
+                 method: str = "gpr", quadrature: str | None = None, tolerance: float = 0.01) -> ExplanationStream:
     """Stream one :class:`WordResult` per source word as it completes (see module doc)."""
     return ExplanationStream(model, text, qoi, sources=sources, steps=steps, baseline=baseline, level=level,
-                             top_k=top_k, max_batch=max_batch, method=method)
+                             top_k=top_k, max_batch=max_batch, method=method, quadrature=quadrature,
+                             tolerance=tolerance)
 
 
-def explain(model, text: str, qoi, *, sources=None, steps: int = 51, baseline: Union[str, int] = "mask",
+def explain(model, text: str, qoi, *, sources=None, steps: int | str = 51, baseline: Union[str, int] = "mask",
             level: str = "attention", top_k: int = 1, max_batch: int | None = None,
-            method: str = "gpr") -> Explanation:
+            method: str = "gpr", quadrature: str | None = None, tolerance: float = 0.01) -> Explanation:
     """Each source word's distributional influence ``g_i`` and its influence patterns.
 
     ``level="embedding"`` computes ``π^e`` only; ``"attention"`` also refines it into
-    heads and skips (``π^a``). See SPEC §2–4 and :mod:`ipyinfluence.explain`.
+    heads and skips (``π^a``). ``steps`` points of the integration rule ``quadrature``
+    (``"paper"``: ``linspace(0, 1, steps)``, plain mean, the default for a number;
+    ``"gauss-legendre"``: Gauss–Legendre nodes and weights, as accurate with a third of
+    the points), or ``steps="auto"`` (Gauss–Legendre unless told otherwise): as many
+    points as bring the completeness gap under ``tolerance·|q(x) − q(b)|``; the
+    Explanation's ``steps`` says how many were used. See SPEC §2–4 and
+    :mod:`ipyinfluence.explanation_stream`.
     """
     return iter_explain(model, text, qoi, sources=sources, steps=steps, baseline=baseline, level=level,
-                        top_k=top_k, max_batch=max_batch, method=method).result()
+                        top_k=top_k, max_batch=max_batch, method=method, quadrature=quadrature,
+                        tolerance=tolerance).result()

@@ -1,5 +1,6 @@
 """The distribution of interest (SPEC §2): a straight line from a baseline to the input
-in word-embedding space, sampled at ``α = linspace(0, 1, steps)`` (both ends, plain mean).
+in word-embedding space, sampled at the points of an integration rule
+(:mod:`ipyinfluence.quadrature`; the paper's is ``α = linspace(0, 1, steps)``, plain mean).
 Position and token-type embeddings are not interpolated.
 """
 
@@ -9,20 +10,16 @@ import torch
 
 from .errors import InputError
 from .model import Encoded, InfluenceModel
+from .quadrature import check_steps, path_points  # noqa: F401  (check_steps: its old home)
 
 INPUT_BASELINES = ("mask", "pad", "zero", "mask-keep-special")  # the baseline b of SPEC §2
 BASELINE_HELP = ("'mask' ([MASK] at every position, the paper's choice), 'pad', 'zero', 'mask-keep-special' "
                  "([MASK] except [CLS]/[SEP] keep their own), or any single vocabulary token such as '[UNK]'")
 
 
-def check_steps(steps) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
-        raise InputError(f"steps must be an integer of at least 2 (both ends of the path); got {steps!r}.")
-    return steps
-
-
 def alphas(steps: int, device=None, dtype=torch.float32) -> torch.Tensor:
-    return torch.linspace(0.0, 1.0, check_steps(steps), device=device, dtype=dtype)
+    """The paper's points ``linspace(0, 1, steps)`` (see :mod:`ipyinfluence.quadrature` for the rules)."""
+    return path_points(steps, "paper", device, dtype).alphas
 
 
 def _token_vector(model: InfluenceModel, token_id: int | None, what: str) -> torch.Tensor:

@@ -33,7 +33,7 @@ def iter_progressive(model, text: str, qoi, *, steps: int = 51, preview_steps: i
     arguments of :func:`iter_explain` are accepted. ``preview_steps >= steps`` skips the
     preview.
     """
-    if preview_steps < steps:
+    if steps == "auto" or preview_steps < steps:
         preview = iter_explain(model, text, qoi, steps=preview_steps, **kwargs)
         for word in preview:
             yield Update("preview", word, preview.explanation)

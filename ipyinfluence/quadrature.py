@@ -22,6 +22,8 @@ import torch
 from .errors import InputError
 
 QUADRATURES = ("paper", "gauss-legendre")
+# steps="auto": the node counts tried in turn, each a fresh shared pass (cheap next to the sweeps)
+AUTO_STEPS = {"gauss-legendre": (4, 8, 16, 32, 64, 128), "paper": (11, 21, 51, 101, 201, 401)}
 MAX_STEPS = 4096  # beyond this no rule gains accuracy in float32; bigger asks are mistakes
 
 
@@ -39,18 +41,32 @@ class PathPoints:
         return bool(self.alphas[0] == 0) and bool(self.alphas[-1] == 1)
 
 
-def check_quadrature(quadrature) -> str:
-    if quadrature not in QUADRATURES:
+def check_quadrature(quadrature, steps=None) -> str:
+    """The rule's name; ``None`` means the paper's rule for a number of steps and
+    Gauss–Legendre for ``steps="auto"``."""
+    if quadrature is None:
+        return "gauss-legendre" if steps == "auto" else "paper"
+    if not isinstance(quadrature, str) or quadrature not in QUADRATURES:
         raise InputError(f"quadrature must be one of {QUADRATURES}; got {quadrature!r}.")
     return quadrature
 
 
-def check_steps(steps, quadrature: str = "paper") -> int:
-    """``steps`` as an int: at least 2 for the paper's rule (both ends), 1 for Gauss–Legendre."""
+def check_tolerance(tolerance) -> float:
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 < tolerance < 1:
+        raise InputError(f"tolerance (for steps='auto') must be a number in (0, 1), a share of |q(x) − q(b)|; "
+                         f"got {tolerance!r}.")
+    return float(tolerance)
+
+
+def check_steps(steps, quadrature: str = "paper") -> int | str:
+    """``steps``: ``"auto"``, or an int of at least 2 for the paper's rule (both ends), 1 for
+    Gauss–Legendre."""
+    if steps == "auto":
+        return steps
     low = 2 if quadrature == "paper" else 1
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < low:
         what = "both ends of the path" if low == 2 else "one node"
-        raise InputError(f"steps must be an integer of at least {low} ({what}); got {steps!r}.")
+        raise InputError(f"steps must be an integer of at least {low} ({what}) or 'auto'; got {steps!r}.")
     if steps > MAX_STEPS:
         raise InputError(f"steps={steps} is more than {MAX_STEPS}; no rule gains accuracy there. Use "
                          f"quadrature='gauss-legendre' with 16–64 steps, or steps='auto'.")

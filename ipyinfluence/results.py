@@ -174,6 +174,7 @@ class Explanation:
     words: list[WordResult] = field(default_factory=list)
     method: str = "gpr"
     config: dict[str, Any] = field(default_factory=dict)
+    quadrature: str = "paper"  # the integration rule over α; ``steps`` is its number of points
 
     @property
     def complete(self) -> bool:

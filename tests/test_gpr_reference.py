@@ -4,11 +4,14 @@ The reference never touches the engine's linearisations: it runs ``BertEmbedding
 ``BertLayer`` themselves, takes full Jacobians with ``torch.autograd.functional.jacobian``
 at every integration step, and restricts paths by masking positions and by detaching
 every route but one inside a re-assembled layer. Float64 throughout, tolerance 1e-9.
+Every integration rule is checked: the reference weights its steps with the rule's
+weights, computed here with numpy, not by the engine.
 """
 
 import itertools
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -46,10 +49,17 @@ def _route_layer(layer, x, route, heads):
     return layer.output(layer.intermediate(u), u)
 
 
+def rule_points(rule: str, steps: int) -> tuple[list[float], list[float]]:
+    if rule == "paper":
+        return np.linspace(0, 1, steps).tolist(), [1.0 / steps] * steps
+    nodes, weights = np.polynomial.legendre.leggauss(steps)
+    return ((nodes + 1) / 2).tolist(), (weights / 2).tolist()
+
+
 class Reference:
     """Per-step Jacobians of one text: embeddings, each layer, each route of each layer."""
 
-    def __init__(self, m, text, qoi, steps):
+    def __init__(self, m, text, qoi, steps, rule="paper"):
         hf = m.hf_model
         enc = m.encode(text)
         self.bound = qoi.bind(m, enc)
@@ -62,7 +72,8 @@ class Reference:
         emb = lambda e: hf.bert.embeddings(inputs_embeds=e.unsqueeze(0))[0]
         q_of = lambda h: self.bound(m.outputs(h.unsqueeze(0)))[0]
         self.J_emb, self.J, self.JR, self.G, self.dqdx = [], [], [], [], []
-        for a in torch.linspace(0, 1, steps, dtype=torch.float64):
+        alphas, self.weights = rule_points(rule, steps)
+        for a in alphas:
             e = b + a * (x - b)
             hs = [emb(e)]
             for layer in layers:
@@ -99,7 +110,7 @@ class Reference:
         return torch.einsum("kh,khjg->jg", g, J)
 
     def g(self, i):
-        return sum(float(self.dqdx[s][i] @ self.d[i]) for s in range(self.S)) / self.S
+        return sum(self.weights[s] * float(self.dqdx[s][i] @ self.d[i]) for s in range(self.S))
 
     def embedding_gpr(self, i):
         """SPEC §4.1 with explicit Jacobians: per-layer scores (N,) and choices."""
@@ -108,7 +119,7 @@ class Reference:
         scores, chosen = [], [i]
         for l in range(1, self.L + 1):
             ts = [self.push(self.J[s][l - 1], ts[s]) for s in range(self.S)]
-            sc = sum((ts[s] * self.G[s][l]).sum(-1) for s in range(self.S)) / self.S
+            sc = sum(self.weights[s] * (ts[s] * self.G[s][l]).sum(-1) for s in range(self.S))
             j = int(torch.argmax(sign * sc))
             keep = torch.zeros(self.n, 1, dtype=torch.float64)
             keep[j] = 1
@@ -135,7 +146,8 @@ class Reference:
             j, k = positions[l - 1], positions[l]
             routes = (["skip"] if j == k else []) + list(range(self.heads))
             contrib = {r: [self.push(self.JR[s][l - 1][r], ts[s]) * onehot(k) for s in range(self.S)] for r in routes}
-            scores = {r: sum(float((contrib[r][s] * ws[s][l]).sum()) for s in range(self.S)) / self.S for r in routes}
+            scores = {r: sum(self.weights[s] * float((contrib[r][s] * ws[s][l]).sum()) for s in range(self.S))
+                      for r in routes}
             best = max(routes, key=lambda r: sign * scores[r])  # first max: the skip wins ties
             ts = contrib[best]
             out.append((scores, best))
@@ -147,14 +159,19 @@ def qoi():
     return TokenContrast("is", "are")
 
 
-@pytest.fixture(scope="module")
-def reference(model, qoi):
-    return Reference(model, TEXT, qoi, STEPS)
+@pytest.fixture(scope="module", params=["paper", "gauss-legendre"])
+def rule(request):
+    return request.param
 
 
 @pytest.fixture(scope="module")
-def result(model, qoi):
-    return explain(model, TEXT, qoi, steps=STEPS, level="attention")
+def reference(model, qoi, rule):
+    return Reference(model, TEXT, qoi, STEPS, rule)
+
+
+@pytest.fixture(scope="module")
+def result(model, qoi, rule):
+    return explain(model, TEXT, qoi, steps=STEPS, level="attention", quadrature=rule)
 
 
 def test_routes_decompose_the_layer_jacobian(reference):
@@ -204,7 +221,7 @@ def test_sum_over_every_path_equals_total_influence(result, reference):
                 for l, j in enumerate(path):
                     v = reference.J[s][l][j, :, prev, :] @ v
                     prev = j
-                total += float(reference.G[s][L][prev] @ v) / reference.S
+                total += reference.weights[s] * float(reference.G[s][L][prev] @ v)
         assert total == pytest.approx(w.total_influence, abs=1e-8)
 
 
