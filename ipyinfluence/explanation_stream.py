@@ -82,6 +82,7 @@ def _bytes_per_word(model: InfluenceModel, n: int, steps: int) -> int:
 
 
 def default_rows(model: InfluenceModel, n: int, steps: int) -> int:
+    """Rows (words × steps) of one chunk when ``max_batch`` is None: what fits the memory budget."""
     if model.device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(model.device)
         budget = free * 0.5
@@ -320,7 +321,8 @@ def iter_explain(model, text: str, qoi, *, sources=None, steps: int | str = 51, 
 
 def explain(model, text: str, qoi, *, sources=None, steps: int | str = 51, baseline: Union[str, int] = "mask",
             level: str = "attention", top_k: int = 1, max_batch: int | None = None,
-            method: str = "gpr", quadrature: str | None = None, tolerance: float = 0.01) -> Explanation:
+            method: str = "gpr", quadrature: str | None = None, tolerance: float = 0.01,
+            progress: bool = False) -> Explanation:
     """Each source word's distributional influence ``g_i`` and its influence patterns.
 
     ``level="embedding"`` computes ``π^e`` only; ``"attention"`` also refines it into
@@ -329,9 +331,17 @@ def explain(model, text: str, qoi, *, sources=None, steps: int | str = 51, basel
     ``"gauss-legendre"``: Gauss–Legendre nodes and weights, as accurate with a third of
     the points), or ``steps="auto"`` (Gauss–Legendre unless told otherwise): as many
     points as bring the completeness gap under ``tolerance·|q(x) − q(b)|``; the
-    Explanation's ``steps`` says how many were used. See SPEC §2–4 and
-    :mod:`ipyinfluence.explanation_stream`.
+    Explanation's ``steps`` says how many were used. ``progress=True`` shows a progress bar
+    over the source words (worth it for long texts; ``sources=`` restricts the words).
+    See SPEC §2–4 and :mod:`ipyinfluence.explanation_stream`.
     """
-    return iter_explain(model, text, qoi, sources=sources, steps=steps, baseline=baseline, level=level,
-                        top_k=top_k, max_batch=max_batch, method=method, quadrature=quadrature,
-                        tolerance=tolerance).result()
+    stream = iter_explain(model, text, qoi, sources=sources, steps=steps, baseline=baseline, level=level,
+                          top_k=top_k, max_batch=max_batch, method=method, quadrature=quadrature,
+                          tolerance=tolerance)
+    if progress:
+        from tqdm.auto import tqdm  # only when asked: in a notebook it brings ipywidgets
+
+        with tqdm(total=stream.total, unit="word", desc="explain") as bar:
+            for _ in stream:
+                bar.update(1)
+    return stream.result()

@@ -114,3 +114,25 @@ def test_bad_rule_options_get_a_clear_error(mlm, kwargs, fragment):
 def test_a_single_gauss_legendre_node_is_a_valid_rule(mlm):
     e = explain(mlm, TEXT, TokenContrast("is", "are"), steps=1, quadrature="gauss-legendre")
     assert e.steps == 1 and all(math.isfinite(w.total_influence) for w in e.words)
+
+
+def test_a_long_text_is_chunked_and_equals_the_unchunked_result(one_torch_thread):
+    """256 tokens on a small random model: the default chunking bounds a chunk's rows by the
+    memory budget, and any chunking gives the same numbers as one chunk."""
+    from ipyinfluence.explanation_stream import _bytes_per_word, default_rows
+
+    m = tiny_model("bert", "masked-lm", seed=2, layers=2, max_positions=300)
+    words = ("the author that the guards like is happy . " * 40).split()
+    text = " ".join(words[:254])
+    enc = m.encode(text)
+    assert len(enc) == 256
+    rows = default_rows(m, len(enc), 8)
+    assert rows % 8 == 0 and rows // 8 * _bytes_per_word(m, 256, 8) <= 1.5 * 2**30
+    src = [1, 50, 100, 150, 200, 253]
+    qoi = TokenContrast("is", "are", position=254)
+    one = explain(m, text, qoi, steps=8, sources=src, quadrature="gauss-legendre")
+    chunked = explain(m, text, qoi, steps=8, sources=src, quadrature="gauss-legendre", max_batch=16, progress=True)
+    assert [w.position for w in chunked.words] == src
+    for a, b in zip(one.words, chunked.words):
+        assert a.embedding.positions == b.embedding.positions and a.attention.routes == b.attention.routes
+        assert b.total_influence == pytest.approx(a.total_influence, rel=1e-5, abs=1e-9)
