@@ -86,6 +86,12 @@ def _linear(m: nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
     return m.weight, bias
 
 
+def _layer_weights(q, k, v, o, ln1, ffn_in, activation, ffn_out, ln2) -> LayerWeights:
+    """A layer's weights from its modules, whatever each family calls them."""
+    return LayerWeights(*_linear(q), *_linear(k), *_linear(v), *_linear(o), ln1.weight, ln1.bias, ln1.eps,
+                        *_linear(ffn_in), activation, *_linear(ffn_out), ln2.weight, ln2.bias, ln2.eps)
+
+
 def _bert_layer(layer: nn.Module) -> LayerWeights:
     att = layer.attention
     self_att = att.self
@@ -95,50 +101,21 @@ def _bert_layer(layer: nn.Module) -> LayerWeights:
             f"position_embedding_type={pet!r} adds relative-position terms to the attention scores, "
             "which ipyinfluence does not model; use a checkpoint with absolute positions."
         )
-    wq, bq = _linear(self_att.query)
-    wk, bk = _linear(self_att.key)
-    wv, bv = _linear(self_att.value)
-    wo, bo = _linear(att.output.dense)
-    w1, b1 = _linear(layer.intermediate.dense)
-    w2, b2 = _linear(layer.output.dense)
-    return LayerWeights(
-        wq, bq, wk, bk, wv, bv, wo, bo,
-        att.output.LayerNorm.weight, att.output.LayerNorm.bias, att.output.LayerNorm.eps,
-        w1, b1, layer.intermediate.intermediate_act_fn, w2, b2,
-        layer.output.LayerNorm.weight, layer.output.LayerNorm.bias, layer.output.LayerNorm.eps,
-    )
+    return _layer_weights(self_att.query, self_att.key, self_att.value, att.output.dense, att.output.LayerNorm,
+                          layer.intermediate.dense, layer.intermediate.intermediate_act_fn, layer.output.dense,
+                          layer.output.LayerNorm)
 
 
 def _distilbert_layer(layer: nn.Module) -> LayerWeights:
     att = layer.attention
-    wq, bq = _linear(att.q_lin)
-    wk, bk = _linear(att.k_lin)
-    wv, bv = _linear(att.v_lin)
-    wo, bo = _linear(att.out_lin)
-    w1, b1 = _linear(layer.ffn.lin1)
-    w2, b2 = _linear(layer.ffn.lin2)
-    return LayerWeights(
-        wq, bq, wk, bk, wv, bv, wo, bo,
-        layer.sa_layer_norm.weight, layer.sa_layer_norm.bias, layer.sa_layer_norm.eps,
-        w1, b1, layer.ffn.activation, w2, b2,
-        layer.output_layer_norm.weight, layer.output_layer_norm.bias, layer.output_layer_norm.eps,
-    )
+    return _layer_weights(att.q_lin, att.k_lin, att.v_lin, att.out_lin, layer.sa_layer_norm, layer.ffn.lin1,
+                          layer.ffn.activation, layer.ffn.lin2, layer.output_layer_norm)
 
 
 def _albert_layer(layer: nn.Module) -> LayerWeights:
     att = layer.attention
-    wq, bq = _linear(att.query)
-    wk, bk = _linear(att.key)
-    wv, bv = _linear(att.value)
-    wo, bo = _linear(att.dense)
-    w1, b1 = _linear(layer.ffn)
-    w2, b2 = _linear(layer.ffn_output)
-    return LayerWeights(
-        wq, bq, wk, bk, wv, bv, wo, bo,
-        att.LayerNorm.weight, att.LayerNorm.bias, att.LayerNorm.eps,
-        w1, b1, layer.activation, w2, b2,
-        layer.full_layer_layer_norm.weight, layer.full_layer_layer_norm.bias, layer.full_layer_layer_norm.eps,
-    )
+    return _layer_weights(att.query, att.key, att.value, att.dense, att.LayerNorm, layer.ffn, layer.activation,
+                          layer.ffn_output, layer.full_layer_layer_norm)
 
 
 def _embeddings(emb: nn.Module, project: nn.Linear | None, offset: int) -> EmbeddingWeights:
