@@ -41,6 +41,8 @@ from .results import (
     RouteCandidate,
     WordResult,
 )
+from .validation import available_memory, check_finite_pass, check_finite_vectors, check_memory, \
+    shared_pass_bytes
 
 LEVELS = ("embedding", "attention")
 METHODS = ("gpr",) + BASELINE_METHODS  # baselines: SPEC §5, ipyinfluence.baselines ("random:SEED" too)
@@ -52,6 +54,8 @@ def resolve_sources(tokens: list[str], sources, readout: int | None) -> list[int
         return [i for i in range(n) if i != readout]
     if isinstance(sources, (int, str)):
         sources = [sources]
+    if not isinstance(sources, (list, tuple, range)):
+        raise InputError(f"sources must be a position, a token, or a list of them; got {sources!r}.")
     out = []
     for s in sources:
         if isinstance(s, str):
@@ -80,11 +84,7 @@ def _bytes_per_word(model: InfluenceModel, n: int, steps: int) -> int:
 
 
 def _default_rows(model: InfluenceModel, n: int, steps: int) -> int:
-    if model.device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(model.device)
-        budget = free * 0.5
-    else:
-        budget = 1.5 * 2**30
+    budget = available_memory(model.device) * 0.5 - shared_pass_bytes(model, n, steps)
     words = max(1, int(budget // max(1, _bytes_per_word(model, n, steps))))
     return words * steps
 
@@ -107,6 +107,7 @@ class ExplanationStream:
     def __init__(self, model, text: str, qoi, *, sources=None, steps: int = 51, baseline="mask",
                  level: str = "attention", top_k: int = 1, max_batch: int | None = None, method: str = "gpr"):
         self.model = model = load_model(model) if not isinstance(model, InfluenceModel) else model
+        model.sync_weights()  # follow hf_model.to(...) done after wrapping; refuse mixed dtypes/devices
         check_steps(steps)
         if level not in LEVELS:
             raise InputError(f"level must be one of {LEVELS}; got {level!r}.")
@@ -124,7 +125,10 @@ class ExplanationStream:
         ids = torch.as_tensor(encoded.input_ids, device=model.device)
         x = model.word_vectors(ids).detach()
         b = baseline_vectors(model, encoded, baseline)
+        check_finite_vectors(x, b, encoded.tokens, baseline)
+        check_memory(model, len(encoded), steps, _bytes_per_word(model, len(encoded), steps))
         self.prep: Prepared = prepare(model, x, b, bound, alphas(steps, model.device, model.dtype))
+        check_finite_pass(self.prep, bound.description)
         self.explanation = Explanation(
             text=text, tokens=encoded.tokens, model=model.name, qoi=bound.description,
             q_input=float(self.prep.q[-1]), q_baseline=float(self.prep.q[0]), steps=steps,

@@ -17,8 +17,10 @@ Conventions
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, Union
+
+from .errors import InputError
 
 Route = Union[str, int]  # "skip" or a head index
 
@@ -194,13 +196,31 @@ class Explanation:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Explanation":
+        """The inverse of :meth:`to_dict`; anything else is an :class:`InputError` naming what is wrong."""
+        if not isinstance(data, dict):
+            raise InputError(f"an Explanation is a JSON object; got {type(data).__name__}.")
+        names = [f.name for f in fields(cls)]
+        required = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
+        missing = [n for n in required if n not in data]
+        unknown = [k for k in data if k not in names]
+        if missing or unknown:
+            raise InputError("not an Explanation: " + "; ".join(
+                part for part in (f"missing {missing}" if missing else "", f"unknown keys {unknown}" if unknown else "")
+                if part) + ".")
         data = dict(data)
-        data["words"] = [word_from_dict(w) for w in data.get("words", [])]
+        try:
+            data["words"] = [word_from_dict(w) for w in data.get("words") or []]
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise InputError(f"not an Explanation: a word is damaged ({type(e).__name__}: {e}).") from None
         return cls(**data)
 
     @classmethod
     def from_json(cls, text: str) -> "Explanation":
-        return cls.from_dict(json.loads(text))
+        try:
+            data = json.loads(text)
+        except (TypeError, ValueError) as e:
+            raise InputError(f"not Explanation JSON: {e}.") from None
+        return cls.from_dict(data)
 
 
 def _route(value: Any) -> Route:
