@@ -7,14 +7,13 @@ not fit the model head. Any callable ``(ModelOutputs) -> Tensor[B]`` is a QoI to
 
 from __future__ import annotations
 
-import math
 import numbers
 from dataclasses import dataclass
 from typing import Callable, Sequence, Union
 
 import torch
 
-from .errors import QoIError
+from .errors import InfluenceError, QoIError
 from .heads import ModelOutputs
 from .model import Encoded, InfluenceModel
 
@@ -242,7 +241,17 @@ class CallableQoI(QoI):
         self.fn, self.description, self.readout_position = fn, description, readout_position
 
     def bind(self, model: InfluenceModel, encoded: Encoded) -> BoundQoI:
-        return BoundQoI(self.fn, self.description or getattr(self.fn, "__name__", "custom QoI"), self.readout_position)
+        name = self.description or getattr(self.fn, "__name__", "custom QoI")
+
+        def call(out: ModelOutputs):
+            try:
+                return self.fn(out)
+            except (InfluenceError, MemoryError, torch.OutOfMemoryError):
+                raise
+            except Exception as e:  # the caller's code: say so, in an ipyinfluence error
+                raise QoIError(f"the QoI {name!r} raised {type(e).__name__}: {e}") from e
+
+        return BoundQoI(call, name, self.readout_position)
 
 
 def as_qoi(qoi) -> QoI:
