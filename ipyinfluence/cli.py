@@ -61,6 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except InfluenceError as e:
             print(f"ipyinfluence reproduce: {e}", file=sys.stderr)
             return 2
+        except OSError as e:  # a folder or file that cannot be read or written: one line, not a traceback
+            print(f"ipyinfluence reproduce: {e.strerror or e}: {e.filename or args.out}", file=sys.stderr)
+            return 2
         print(f"[rank {summary.rank}/{summary.world_size}] done in {summary.seconds:.1f} s", flush=True)
     return 0
 

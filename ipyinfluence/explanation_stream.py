@@ -44,6 +44,8 @@ from .results import (
     RouteCandidate,
     WordResult,
 )
+from .validation import available_memory, check_finite_pass, check_finite_vectors, check_memory, \
+    shared_pass_bytes
 
 METHODS = ("gpr",) + COMPARISON_METHOD_NAMES  # baselines: SPEC §5, ipyinfluence.methods ("random:SEED" too)
 
@@ -54,6 +56,8 @@ def resolve_sources(tokens: list[str], sources, readout: int | None) -> list[int
         return [i for i in range(n) if i != readout]
     if isinstance(sources, (int, str)):
         sources = [sources]
+    if not isinstance(sources, (list, tuple, range)):
+        raise InputError(f"sources must be a position, a token, or a list of them; got {sources!r}.")
     out = []
     for s in sources:
         if isinstance(s, str):
@@ -83,11 +87,7 @@ def _bytes_per_word(model: InfluenceModel, n: int, steps: int) -> int:
 
 def default_rows(model: InfluenceModel, n: int, steps: int) -> int:
     """Rows (words × steps) of one chunk when ``max_batch`` is None: what fits the memory budget."""
-    if model.device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(model.device)
-        budget = free * 0.5
-    else:
-        budget = 1.5 * 2**30
+    budget = available_memory(model.device) * 0.5 - shared_pass_bytes(model, n, steps)
     words = max(1, int(budget // max(1, _bytes_per_word(model, n, steps))))
     return words * steps
 
@@ -112,13 +112,17 @@ def shared_pass(model: InfluenceModel, x: torch.Tensor, b: torch.Tensor, bound, 
     Explanation's ``config["auto_steps"]``). If the largest count misses the tolerance, it
     is used and a warning says so.
     """
-    if steps != "auto":
-        pts = path_points(steps, quadrature, model.device, model.dtype)
-        return prepare(model, x, b, bound, pts.alphas, pts.weights), {}
-    tried = []
-    for n in AUTO_STEPS[quadrature]:
+    def checked_pass(n: int) -> Prepared:
         pts = path_points(n, quadrature, model.device, model.dtype)
         prep = prepare(model, x, b, bound, pts.alphas, pts.weights)
+        check_finite_pass(prep, bound.description)
+        return prep
+
+    if steps != "auto":
+        return checked_pass(steps), {}
+    tried = []
+    for n in AUTO_STEPS[quadrature]:
+        prep = checked_pass(n)
         gap = prep.completeness_gap()
         q_scale = abs(prep.q_input) + abs(prep.q_baseline)
         allowed = tolerance * abs(prep.q_input - prep.q_baseline) + 8 * torch.finfo(model.dtype).eps * q_scale
@@ -143,6 +147,7 @@ class ExplanationStream:
                  level: str = "attention", top_k: int = 1, max_batch: int | None = None, method: str = "gpr",
                  quadrature: str | None = None, tolerance: float = 0.01):
         self.model = model = load_model(model) if not isinstance(model, InfluenceModel) else model
+        model.sync_weights()  # follow hf_model.to(...) done after wrapping; refuse mixed dtypes/devices
         quadrature = check_quadrature(quadrature, steps)
         check_steps(steps, quadrature)
         tolerance = check_tolerance(tolerance)
@@ -162,6 +167,9 @@ class ExplanationStream:
         ids = torch.as_tensor(encoded.input_ids, device=model.device)
         x = model.word_vectors(ids).detach()
         b = baseline_vectors(model, encoded, baseline)
+        check_finite_vectors(x, b, encoded.tokens, baseline)
+        most = max(AUTO_STEPS[quadrature]) if steps == "auto" else steps
+        check_memory(model, len(encoded), most, _bytes_per_word(model, len(encoded), most))
         self.prep, auto = shared_pass(model, x, b, bound, steps, quadrature, tolerance)
         config = {"device": str(model.device), "dtype": str(model.dtype).replace("torch.", "")}
         if auto:
@@ -258,11 +266,20 @@ def _signed_criterion(level, num_words: int) -> list | None:
     sign = level.criterion_sign
     out = []
     for c in crit:
-        if c is None or sign is None:
-            out.append(None if c is None else c.tolist())
-        else:
-            out.append((sign.to(c.dtype).reshape(-1, *([1] * (c.dim() - 1))) * c).tolist())
-    return out
+        if c is None:
+            out.append(None)
+            continue
+        if sign is not None:
+            c = sign.to(c.dtype).reshape(-1, *([1] * (c.dim() - 1))) * c
+        # a node no path reaches (the attention baseline's -inf) is stored as null: JSON has no inf
+        out.append(torch.where(torch.isfinite(c), c, torch.nan).tolist())
+    return [None if c is None else _nan_to_none(c) for c in out]
+
+
+def _nan_to_none(values):
+    if isinstance(values, list):
+        return [_nan_to_none(v) for v in values]
+    return None if math.isnan(values) else values
 
 
 def to_word_results(tokens, src, emb, att, heads: int) -> list[WordResult]:

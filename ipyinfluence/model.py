@@ -51,6 +51,7 @@ class InfluenceModel:
     weights: EncoderWeights = field(repr=False)
     pooling: str = "mean"  # encoders: "mean" | "cls" | "max" (sentence-transformers config)
     note: str = ""  # how the model was chosen (default model), shown by widgets
+    _param_ids: tuple = field(default=(), repr=False, compare=False)  # parameters ``weights`` was built from
 
     @property
     def device(self) -> torch.device:
@@ -100,8 +101,26 @@ class InfluenceModel:
                 "positions; shorten it."
             )
         tokens = self.tokenizer.convert_ids_to_tokens(ids)
+        self._check_ids(ids, tokens)
         special_ids = set(getattr(self.tokenizer, "all_special_ids", []))
         return Encoded(list(ids), list(tokens), [i in special_ids for i in ids])
+
+    def _check_ids(self, ids, tokens) -> None:
+        vocab = self.weights.embeddings.word.shape[0]
+        bad = [(t, i) for i, t in zip(ids, tokens) if not 0 <= i < vocab]
+        if bad:
+            raise InputError(f"the tokenizer gives ids {[i for _, i in bad][:5]} (tokens {[t for t, _ in bad][:5]}) "
+                             f"outside the model's vocabulary of {vocab}: the tokenizer (size {len(self.tokenizer)}) "
+                             "does not belong to this model; load the model's own tokenizer, or resize its "
+                             "embeddings (hf_model.resize_token_embeddings(len(tokenizer))).")
+
+    def sync_weights(self) -> None:
+        """Follow ``hf_model.to(...)`` or replaced parameters after wrapping; refuse mixed dtypes/devices."""
+        ids = tuple(id(p) for p in self.hf_model.parameters())
+        if ids != self._param_ids:
+            self.weights = encoder_weights(self.hf_model)
+            self._param_ids = ids
+        check_uniform(self.hf_model)
 
     def token_id(self, word: str, what: str = "word") -> int:
         """The single vocabulary id of ``word``; an error names the pieces otherwise."""
@@ -111,7 +130,9 @@ class InfluenceModel:
                 f"{what} {word!r} is {len(pieces)} WordPieces {pieces}, not one vocabulary token; "
                 "pick a word the tokenizer keeps whole."
             )
-        return int(self.tokenizer.convert_tokens_to_ids(pieces)[0])
+        token_id = int(self.tokenizer.convert_tokens_to_ids(pieces)[0])
+        self._check_ids([token_id], pieces)
+        return token_id
 
     # -- compute ----------------------------------------------------------------
     def word_vectors(self, input_ids: torch.Tensor) -> torch.Tensor:
@@ -122,9 +143,11 @@ class InfluenceModel:
 
     def outputs(self, last_hidden: torch.Tensor) -> ModelOutputs:
         if self.task == "masked-lm":
-            return ModelOutputs(last_hidden, self.task, _head=masked_lm_head(self.hf_model, self.family))
+            return ModelOutputs(last_hidden, self.task,
+                                _head=in_eval_mode(masked_lm_head(self.hf_model, self.family), self.hf_model))
         if self.task == "classification":
-            return ModelOutputs(last_hidden, self.task, _head=classification_head(self.hf_model, self.family))
+            return ModelOutputs(last_hidden, self.task,
+                                _head=in_eval_mode(classification_head(self.hf_model, self.family), self.hf_model))
         return ModelOutputs(last_hidden, self.task, _pool=_pooler(self.pooling))
 
     def run(self, text_or_ids) -> ModelOutputs:
@@ -141,8 +164,37 @@ class InfluenceModel:
 
     def to(self, device) -> "InfluenceModel":
         self.hf_model.to(device)
-        self.weights = encoder_weights(self.hf_model)
+        self._param_ids = ()
+        self.sync_weights()
         return self
+
+
+def in_eval_mode(head, module: nn.Module):
+    """``head`` run with ``module`` in eval mode (no dropout), whatever mode the caller left it in
+    (RoBERTa's and ELECTRA's classification heads contain dropout; issue 9.4). Modes are restored."""
+    def run(h: torch.Tensor) -> torch.Tensor:
+        if not any(m.training for m in module.modules()):
+            return head(h)
+        modes = [(m, m.training) for m in module.modules()]
+        module.eval()
+        try:
+            return head(h)
+        finally:
+            for m, mode in modes:
+                m.training = mode
+    return run
+
+
+def check_uniform(hf_model: nn.Module) -> None:
+    """All floating parameters on one device with one dtype (the engine's forward mixes them)."""
+    kinds: dict[tuple, str] = {}
+    for name, p in hf_model.named_parameters():
+        if p.is_floating_point():
+            kinds.setdefault((p.dtype, p.device), name)
+    if len(kinds) > 1:
+        found = "; ".join(f"{str(d).replace('torch.', '')} on {dev} (e.g. {n})" for (d, dev), n in kinds.items())
+        raise InputError(f"the model's parameters mix dtypes or devices: {found}. Move the whole model with "
+                         "hf_model.to(dtype_or_device) (or InfluenceModel.to(device)).")
 
 
 def _pooler(mode: str):
@@ -173,10 +225,11 @@ def wrap_model(hf_model: nn.Module, tokenizer, *, task: str | None = None, devic
         raise InputError("a tokenizer is required: pass (hf_model, tokenizer).")
     hf_model.eval()
     hf_model.to(_pick_device(device))
+    check_uniform(hf_model)
     weights = encoder_weights(hf_model)
     return InfluenceModel(hf_model=hf_model, tokenizer=tokenizer, task=task, weights=weights,
                           name=name or getattr(hf_model.config, "_name_or_path", "") or type(hf_model).__name__,
-                          pooling=pooling, note=note)
+                          pooling=pooling, note=note, _param_ids=tuple(id(p) for p in hf_model.parameters()))
 
 
 def _auto_class(task: str | None, config):

@@ -7,12 +7,13 @@ not fit the model head. Any callable ``(ModelOutputs) -> Tensor[B]`` is a QoI to
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Callable, Sequence, Union
 
 import torch
 
-from .errors import QoIError
+from .errors import InfluenceError, QoIError
 from .output_heads import ModelOutputs
 from .model import Encoded, InfluenceModel
 
@@ -26,10 +27,49 @@ class BoundQoI:
     readout_position: int | None = None  # excluded from the sources (SPEC §4)
 
     def __call__(self, outputs: ModelOutputs) -> torch.Tensor:
-        q = self.fn(outputs)
-        if q.dim() != 1:
-            raise QoIError(f"the QoI must give one scalar per batch row (shape [B]); it gave {tuple(q.shape)}.")
-        return q
+        return check_qoi_output(self.fn(outputs), outputs, self.description)
+
+
+def check_qoi_output(q, outputs: ModelOutputs, description: str = "the QoI") -> torch.Tensor:
+    """A QoI's value must be a floating tensor of shape ``[B]`` that depends on the outputs.
+
+    Python or numpy scalars, lists, integer tensors, a slice of the batch (``[:1]``), a
+    constant or a detached tensor are refused with a :class:`QoIError` (issue 9.3):
+    each would give patterns of something other than the model.
+    """
+    h = outputs.last_hidden_state
+    batch = h.shape[0]
+    what = f"the QoI {description!r}"
+    if not isinstance(q, torch.Tensor):
+        raise QoIError(f"{what} returned a {type(q).__module__}.{type(q).__name__}, not a torch tensor: return "
+                       f"one value per batch row computed from the outputs with torch (shape [{batch}]).")
+    if q.dim() != 1 or q.shape[0] != batch:
+        raise QoIError(f"{what} must give one scalar per batch row, shape [{batch}]; it gave {tuple(q.shape)}"
+                       + (" (a slice of the batch?)" if q.dim() == 1 else "") + ".")
+    if not q.dtype.is_floating_point:
+        raise QoIError(f"{what} returned a {str(q.dtype).replace('torch.', '')} tensor; it must be floating point "
+                       "(the engine differentiates it).")
+    if torch.is_grad_enabled() and h.requires_grad:
+        used = q.requires_grad and torch.autograd.grad(q.sum(), h, retain_graph=True, allow_unused=True)[0] is not None
+        if not used:
+            raise QoIError(f"{what} does not depend on the model's outputs (a constant, or detached with "
+                           ".detach()/.item()/numpy): compute it from the outputs with torch operations.")
+    return q
+
+
+def _check_word(value, what: str) -> None:
+    if not isinstance(value, str):
+        raise QoIError(f"{what} must be a word (a string such as 'is'); got {value!r}.")
+
+
+def _check_index(value, what: str, *, allow_none: bool = False, names: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if names and isinstance(value, str):
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        kinds = "an integer index" + (" or a label name" if names else "") + (" or None" if allow_none else "")
+        raise QoIError(f"{what} must be {kinds}; got {value!r} ({type(value).__name__}).")
 
 
 class QoI:
@@ -57,6 +97,11 @@ class TokenContrast(QoI):
     bad: str
     position: int | None = None
 
+    def __post_init__(self):
+        _check_word(self.good, "TokenContrast's good word")
+        _check_word(self.bad, "TokenContrast's bad word")
+        _check_index(self.position, "TokenContrast's position", allow_none=True)
+
     def bind(self, model: InfluenceModel, encoded: Encoded) -> BoundQoI:
         self._need(model, "masked-lm")
         good = model.token_id(self.good, "the contrast word")
@@ -77,7 +122,7 @@ class TokenContrast(QoI):
             pos = masks[0]
         if not -len(encoded) <= pos < len(encoded):
             raise QoIError(f"position {pos} is outside the {len(encoded)} tokens of the text.")
-        pos %= len(encoded)
+        pos = int(pos) % len(encoded)
 
         def fn(out: ModelOutputs) -> torch.Tensor:
             logits = out.token_logits(pos)
@@ -105,6 +150,10 @@ class ClassContrast(QoI):
     a: Union[int, str]
     b: Union[int, str]
 
+    def __post_init__(self):
+        _check_index(self.a, "ClassContrast's first class", names=True)
+        _check_index(self.b, "ClassContrast's second class", names=True)
+
     def bind(self, model: InfluenceModel, encoded: Encoded) -> BoundQoI:
         self._need(model, "classification")
         a, b = _class_index(model, self.a), _class_index(model, self.b)
@@ -119,6 +168,9 @@ class ClassLogit(QoI):
     """``logit[c]`` for sequence classifiers."""
 
     c: Union[int, str]
+
+    def __post_init__(self):
+        _check_index(self.c, "ClassLogit's class", names=True)
 
     def bind(self, model: InfluenceModel, encoded: Encoded) -> BoundQoI:
         self._need(model, "classification")
@@ -135,10 +187,24 @@ class EmbeddingSimilarity(QoI):
     """
 
     def __init__(self, reference: Union[str, Sequence[float], torch.Tensor]):
+        if isinstance(reference, str):
+            if not reference.strip():
+                raise QoIError("EmbeddingSimilarity needs a reference sentence (or vector); got an empty string.")
+        else:
+            try:
+                vec = torch.as_tensor(reference, dtype=torch.float64).reshape(-1)
+            except (TypeError, ValueError, RuntimeError) as e:
+                raise QoIError(f"EmbeddingSimilarity's reference must be a sentence or a vector of numbers; got "
+                               f"{type(reference).__name__} {reference!r:.80}.") from None
+            bad = (~torch.isfinite(vec)).nonzero().flatten().tolist()
+            if bad:
+                raise QoIError(f"EmbeddingSimilarity's reference vector is not finite (NaN or inf) at entries "
+                               f"{bad[:10]}{' …' if len(bad) > 10 else ''}; pass finite numbers.")
         self.reference = reference
 
     def __repr__(self) -> str:
-        ref = self.reference if isinstance(self.reference, str) else f"<vector {len(self.reference)}>"
+        ref = self.reference if isinstance(self.reference, str) else \
+            f"<vector {torch.as_tensor(self.reference).numel()}>"
         return f"EmbeddingSimilarity({ref!r})"
 
     def bind(self, model: InfluenceModel, encoded: Encoded) -> BoundQoI:
@@ -155,6 +221,9 @@ class EmbeddingSimilarity(QoI):
         if ref.numel() != model.weights.hidden_size:
             raise QoIError(f"the reference vector has {ref.numel()} entries; the model's sentence vectors have "
                            f"{model.weights.hidden_size}.")
+        if not bool(torch.isfinite(ref).all()):
+            raise QoIError(f"the reference sentence vector of {label} is not finite (NaN or inf): the model "
+                           "gives non-finite outputs; check its weights.")
         if float(ref.norm()) == 0.0:
             raise QoIError("the reference vector is zero; cosine similarity is undefined.")
 
@@ -172,7 +241,17 @@ class CallableQoI(QoI):
         self.fn, self.description, self.readout_position = fn, description, readout_position
 
     def bind(self, model: InfluenceModel, encoded: Encoded) -> BoundQoI:
-        return BoundQoI(self.fn, self.description or getattr(self.fn, "__name__", "custom QoI"), self.readout_position)
+        name = self.description or getattr(self.fn, "__name__", "custom QoI")
+
+        def call(out: ModelOutputs):
+            try:
+                return self.fn(out)
+            except (InfluenceError, MemoryError, torch.OutOfMemoryError):
+                raise
+            except Exception as e:  # the caller's code: say so, in an ipyinfluence error
+                raise QoIError(f"the QoI {name!r} raised {type(e).__name__}: {e}") from e
+
+        return BoundQoI(call, name, self.readout_position)
 
 
 def as_qoi(qoi) -> QoI:

@@ -19,8 +19,11 @@ Conventions
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, Union
+
+from .errors import InputError
 
 Route = Union[str, int]  # "skip" or a head index
 
@@ -37,13 +40,14 @@ class EmbeddingStep:
     first (one for GPR, ``top_k`` for the extension). Layer 0 has a single candidate,
     the source position itself. ``criterion`` is what a baseline method ranked the
     positions by, already multiplied by the sign it ranks with (``None`` for GPR,
-    whose criterion is ``σ·scores``).
+    whose criterion is ``σ·scores``); ``None`` inside it marks a node the method could not
+    reach (ranked last).
     """
 
     layer: int
     chosen: list[int]
     scores: list[float]
-    criterion: list[float] | None = None
+    criterion: list[float | None] | None = None
 
     @property
     def position(self) -> int:
@@ -51,7 +55,9 @@ class EmbeddingStep:
 
     def ranking(self, sign: int) -> list[float]:
         """The values whose ``top_k`` are ``chosen``: ``criterion``, or ``σ·scores`` for GPR."""
-        return list(self.criterion) if self.criterion is not None else [sign * v for v in self.scores]
+        if self.criterion is None:
+            return [sign * v for v in self.scores]
+        return [-math.inf if v is None else v for v in self.criterion]
 
 
 @dataclass
@@ -67,7 +73,9 @@ class RouteCandidate:
     criterion: float | None = None
 
     def ranking(self, sign: int) -> float:
-        return self.criterion if self.criterion is not None else sign * self.score
+        if self.criterion is None:
+            return sign * self.score
+        return self.criterion
 
 
 @dataclass
@@ -212,13 +220,31 @@ class Explanation:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Explanation":
+        """The inverse of :meth:`to_dict`; anything else is an :class:`InputError` naming what is wrong."""
+        if not isinstance(data, dict):
+            raise InputError(f"an Explanation is a JSON object; got {type(data).__name__}.")
+        names = [f.name for f in fields(cls)]
+        required = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
+        missing = [n for n in required if n not in data]
+        unknown = [k for k in data if k not in names]
+        if missing or unknown:
+            raise InputError("not an Explanation: " + "; ".join(
+                part for part in (f"missing {missing}" if missing else "", f"unknown keys {unknown}" if unknown else "")
+                if part) + ".")
         data = dict(data)
-        data["words"] = [word_from_dict(w) for w in data.get("words", [])]
+        try:
+            data["words"] = [word_from_dict(w) for w in data.get("words") or []]
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise InputError(f"not an Explanation: a word is damaged ({type(e).__name__}: {e}).") from None
         return cls(**data)
 
     @classmethod
     def from_json(cls, text: str) -> "Explanation":
-        return cls.from_dict(json.loads(text))
+        try:
+            data = json.loads(text)
+        except (TypeError, ValueError) as e:
+            raise InputError(f"not Explanation JSON: {e}.") from None
+        return cls.from_dict(data)
 
 
 def _route(value: Any) -> Route:

@@ -15,7 +15,7 @@ TEXT = "the author that the guards like [MASK] happy ."
 
 
 def _top(values: list[float], k: int) -> list[int]:
-    order = sorted(range(len(values)), key=lambda i: (-(values[i] if not math.isnan(values[i]) else -math.inf), i))
+    order = sorted(range(len(values)), key=lambda i: (-values[i], i))
     return order[:k]
 
 

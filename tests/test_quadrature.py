@@ -101,7 +101,7 @@ def test_auto_steps_work_with_the_paper_rule_too(mlm):
     (dict(steps="many"), "steps must be"),
     (dict(steps=0, quadrature="gauss-legendre"), "at least 1"),
     (dict(steps=1), "at least 2"),
-    (dict(steps=10**7), "more than"),
+    (dict(steps=5000, quadrature="gauss-legendre"), "more than"),
     (dict(steps="auto", tolerance=0), "tolerance"),
     (dict(steps="auto", tolerance=2.0), "tolerance"),
     (dict(steps="auto", tolerance="1%"), "tolerance"),

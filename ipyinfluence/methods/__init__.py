@@ -47,9 +47,12 @@ def parse_method(method: str) -> tuple[str, int]:
         raise InputError(f"method must be 'gpr', one of {COMPARISON_METHOD_NAMES}, or 'random:SEED'; got {method!r}.")
     if seed:
         try:
-            return name, int(seed)
+            value = int(seed)
         except ValueError:
             raise InputError(f"the seed in method {method!r} must be an integer, e.g. 'random:7'.") from None
+        if not 0 <= value < 2**32:
+            raise InputError(f"the seed in method {method!r} must be between 0 and 2**32 - 1.")
+        return name, value
     return name, 0
 
 

@@ -51,7 +51,8 @@ def pattern_entropy(patterns: Sequence[Collection[Node]], graph: int | Iterable[
         size = len(nodes)
     if size <= 0:
         raise ValueError("the graph has no nodes.")
-    return sum(binary_entropy(c / k) for c in counts.values()) / size
+    # fsum: exactly rounded, so the (hash-dependent) order of the set cannot change a digit
+    return math.fsum(binary_entropy(c / k) for c in counts.values()) / size
 
 
 def template_patterns(explanations: Sequence[Explanation], level: str = "embedding", position: int | None = None,

@@ -17,10 +17,12 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from ..errors import InputError
 from ..tasks import TASKS
 
 MERGED = "results.jsonl"
 PARTS = "parts"
+RECORD_KEYS = ("id", "task", "index", "text")  # what resuming and merging read
 
 
 def part_path(out: Path, rank: int) -> Path:
@@ -38,12 +40,17 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
+            record = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError):
             if number == len(lines):  # the last line, without its newline: an interrupted write
                 continue
-            raise ValueError(f"{path}:{number} is not a JSON record; the results file is damaged "
+            raise InputError(f"{path}:{number} is not a JSON record; the results file is damaged "
                              "(delete that line, or start again with a new --out folder).") from None
+        missing = [k for k in RECORD_KEYS if k not in record] if isinstance(record, dict) else list(RECORD_KEYS)
+        if missing or not isinstance(record.get("index"), int) or not isinstance(record.get("task"), str):
+            raise InputError(f"{path}:{number} is not an instance record (missing or wrong {missing or ['index', 'task']}); "
+                             "the results file is damaged (delete that line, or start again with a new --out folder).")
+        out.append(record)
     return out
 
 

@@ -21,7 +21,15 @@ def read_manifest(out: Path) -> dict[str, Any]:
     path = Path(out) / MANIFEST
     if not path.exists():
         return {"tasks": {}}
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise InputError(f"{path} is damaged ({e}); restore it, or start again with a new --out folder.") from None
+    if not isinstance(data, dict) or not isinstance(data.get("tasks"), dict) or \
+            not all(isinstance(v, dict) for v in data["tasks"].values()):
+        raise InputError(f"{path} is not a run manifest ({{'tasks': {{task: settings}}}}); restore it, or start "
+                         "again with a new --out folder.")
+    return data
 
 
 def check_settings(out: Path, task: str, settings: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from ..errors import InputError
 from ..tasks import TASKS
+from .checks import check_options
 from .distributed import start_worker
 from .figure5 import write_figure5
 from .instance_record import DEFAULT_COMPARISON_METHODS, instance_id, run_instance
@@ -67,8 +68,7 @@ def reproduce(task: str | Sequence[str], model: str, n: int, out: str | Path, *,
     """Compute (or resume) ``n`` instances of each task with ``model``; see module doc."""
     tasks, skip_unfit = expand_tasks(task)
     check_baselines(baselines)
-    if random_runs < 0:
-        raise InputError(f"random_runs must be >= 0; got {random_runs}.")
+    check_options(n=n, steps=steps, seed=seed, random_runs=random_runs, device=device, out=out, sst2=sst2)
     out = Path(out)
     started = time.perf_counter()
     worker = start_worker(device)

@@ -33,7 +33,7 @@ LEVEL_MARK = {"embedding": "e", "attention": "a"}
 
 def _mean(values) -> float:
     values = list(values)
-    return sum(values) / len(values) if values else math.nan
+    return math.fsum(values) / len(values) if values else math.nan
 
 
 def _accuracy(qs) -> float:

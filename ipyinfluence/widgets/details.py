@@ -7,10 +7,10 @@ Plain HTML strings (escaped), used by :class:`PatternGraph` and usable anywhere.
 
 from __future__ import annotations
 
-import html
 from typing import Iterable, Optional
 
 from ..results import SKIP, Explanation, WordResult
+from .escape import esc
 from .geometry import X_ROW, drawn_level, layout, qoi_row
 from .style import fmt, layer_label, route_label
 
@@ -18,8 +18,7 @@ MAX_WORDS = 6  # columns of the embedding-level table
 MAX_CANDIDATES = 8  # rows per word at the attention level
 
 
-def _esc(text) -> str:
-    return html.escape(str(text))
+_esc = esc  # the one escaping helper (.escape)
 
 
 def _word_name(w: WordResult) -> str:

@@ -31,6 +31,7 @@ from bqplot import Figure, Label, Lines, LinearScale, Scatter, Tooltip
 from ..results import SKIP, Explanation, WordResult
 from .details import node_details
 from .geometry import LEVELS, PatternLayout, Segment, WordDrawing, layout, qoi_row, row_labels
+from .escape import error_html, esc
 from .style import GRID_COLOR, NODE_COLOR, PALETTES, TEXT_COLOR, fmt, line_width, route_label, sign_color
 
 TOKEN_ROW_Y = -0.6  # token text sits under the x row
@@ -279,7 +280,7 @@ class PatternGraph(widgets.VBox):
             note = " (these results have no attention level: run with level='attention')"
         self.legend.value = (f"<b>{level.capitalize()}-level patterns</b>{note}: {pos} {neg} influence, "
                              f"width ∝ |I(π)| (max {fmt(lay.scale_max)}){extra}. "
-                             f"QoI: {self.explanation.qoi}")
+                             f"QoI: {esc(self.explanation.qoi)}")
 
     # -- clicks -----------------------------------------------------------------
     # A click handler runs inside the kernel's message loop: an error there would only
@@ -293,7 +294,7 @@ class PatternGraph(widgets.VBox):
             top = qoi_row(self.layout_data.num_layers)
             self.show_node(row, self.layout_data.readout_position if row == top else int(x))
         except Exception as e:  # noqa: BLE001 - a widget never dies
-            self.detail_panel.value = f"<span style='color:#b00'>could not show this node: {e}</span>"
+            self.detail_panel.value = error_html(f"could not show this node: {e}", "#b00")
 
     def _on_node_click(self, _mark, content) -> None:
         try:
@@ -303,4 +304,4 @@ class PatternGraph(widgets.VBox):
             row, position = self._node_keys[index]
             self.show_node(row, position)
         except Exception as e:  # noqa: BLE001 - a widget never dies
-            self.detail_panel.value = f"<span style='color:#b00'>could not show this node: {e}</span>"
+            self.detail_panel.value = error_html(f"could not show this node: {e}", "#b00")

@@ -22,6 +22,7 @@ import traitlets
 from ..errors import InfluenceError, QoIError
 from ..model import InfluenceModel
 from ..qoi import ClassContrast, ClassLogit, EmbeddingSimilarity, TokenContrast
+from .escape import esc
 
 DEFAULT_CONTRAST = ("is", "are")
 DEFAULT_REFERENCE = "a great film"
@@ -102,7 +103,7 @@ class QoIEditor(widgets.VBox):
         self._quiet = True
         try:
             if model.task == "masked-lm":
-                self.title.value = f"<b>QoI</b>: logit(good) − logit(bad) at the {model.mask_token or '[MASK]'}"
+                self.title.value = f"<b>QoI</b>: logit(good) − logit(bad) at the {esc(model.mask_token or '[MASK]')}"
                 self.fields.children = [self.good, self.bad]
             elif model.task == "classification":
                 labels = model.labels

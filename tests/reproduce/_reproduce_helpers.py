@@ -10,7 +10,17 @@ import pytest
 N = 6
 STEPS = 3
 TASK = "sva-obj"
-SST2_DEV = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "sst2" / "dev.tsv"
+# A few sentences in GLUE SST-2's TSV layout, written by the tests: the reproduction tests need
+# no data outside the repository (a fresh clone has no ../shared; issue 9.9).
+SST2_SAMPLE = [("a charming and moving film .", 1), ("dull , slow and far too long .", 0),
+               ("the actors are great .", 1), ("a boring plot .", 0), ("it is fun .", 1), ("not good at all .", 0)]
+
+
+def write_sst2_sample(folder: Path) -> Path:
+    """``folder/dev.tsv`` with :data:`SST2_SAMPLE` (header ``sentence<TAB>label``)."""
+    path = Path(folder) / "dev.tsv"
+    path.write_text("sentence\tlabel\n" + "".join(f"{s} \t{label}\n" for s, label in SST2_SAMPLE), encoding="utf-8")
+    return path
 
 
 def strip_worker(record: dict) -> dict:

@@ -8,7 +8,7 @@ import pytest
 
 from ipyinfluence.cli import main
 
-from _reproduce_helpers import SST2_DEV
+from _reproduce_helpers import write_sst2_sample
 
 
 def test_unknown_baseline_is_a_clear_error(tmp_path, capsys):
@@ -25,10 +25,11 @@ def test_classifier_for_an_agreement_task_is_refused(tmp_path, capsys):
 
 
 def test_task_all(tmp_path, capsys):
-    code = main(["reproduce", "--task", "all", "--model", "tiny", "-n", "1", "--steps", "2", "--out", str(tmp_path),
-                 "--sst2", str(SST2_DEV), "--baselines", "", "--random-runs", "1", "--no-progress"])
+    sst2 = write_sst2_sample(tmp_path)
+    code = main(["reproduce", "--task", "all", "--model", "tiny", "-n", "1", "--steps", "2", "--out", str(tmp_path / "out"),
+                 "--sst2", str(sst2), "--baselines", "", "--random-runs", "1", "--no-progress"])
     assert code == 0, capsys.readouterr()
-    with (tmp_path / "table1.csv").open() as f:
+    with (tmp_path / "out" / "table1.csv").open() as f:
         reader = csv.DictReader(f)
         assert reader.fieldnames[2:] == ["sva-obj", "sva-subj", "sva-wsc", "sva-app", "ra-number", "ra-gender", "sa"]
         rows = {r["metric"]: r for r in reader}

@@ -10,7 +10,7 @@ from ipyinfluence import explain
 from ipyinfluence.qoi import ClassContrast
 from ipyinfluence.reproduce import record_words, run_instance, task_instances, task_qoi
 
-from _reproduce_helpers import SST2_DEV, STEPS
+from _reproduce_helpers import STEPS, write_sst2_sample
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +45,11 @@ def test_record_baselines_are_explains_own(mlm):
     assert 0 <= kept <= total
 
 
-def test_sa_quantity_of_interest_follows_the_gold_label():
+def test_sa_quantity_of_interest_follows_the_gold_label(tmp_path):
     from ipyinfluence.tiny import tiny_model
 
     clf = tiny_model(task="classification")
-    instances = task_instances("sa", 4, clf.tokenizer, sst2=SST2_DEV)
+    instances = task_instances("sa", 4, clf.tokenizer, sst2=write_sst2_sample(tmp_path))
     assert {x.label for x in instances} == {0, 1}
     for x in instances:
         assert task_qoi(x) == ClassContrast(x.label, 1 - x.label)

@@ -52,7 +52,8 @@ def test_interrupted_part_file_is_resumed(tmp_path, reference_run):
 
 def test_damaged_line_in_the_middle_is_an_error(tmp_path):
     path = tmp_path / "results.jsonl"
-    path.write_text('{"id": "a"}\n{"id": \n{"id": "c"}\n')
+    record = '{"id": "%s", "task": "sva-obj", "index": %d, "text": "t"}'
+    path.write_text(record % ("a", 0) + '\n{"id": \n' + record % ("c", 2) + "\n")
     with pytest.raises(ValueError, match="results.jsonl:2"):
         read_jsonl(path)
 

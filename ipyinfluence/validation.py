@@ -1,0 +1,120 @@
+"""Checks the explain stream runs before and right after its shared pass (issue 9).
+
+* Memory: the shared forward/backward over the ``steps`` batch and one word's sweep are
+  estimated before anything is allocated; a run that cannot fit is refused with an
+  :class:`OutOfMemoryError` that says what to reduce (instead of the allocator's raw
+  error, or the machine swapping to death). One word's steps are the smallest unit of
+  work (each greedy choice needs the mean over every α first), so there is no smaller
+  chunk to fall back to.
+* Finiteness: non-finite word vectors, baselines, QoI values or gradients would give
+  patterns chosen among NaNs; each is refused with an error that names where it appeared
+  (the input, the baseline, or which α step).
+* ``available_memory``: free memory of the device (CUDA: ``mem_get_info``; CPU: psutil's
+  ``available``, else ``MemAvailable`` from ``/proc/meminfo``), used to size chunks.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .errors import InputError, OutOfMemoryError, QoIError
+
+FALLBACK_CPU_BYTES = int(1.5 * 2**30)  # when the free memory cannot be read
+USABLE_SHARE = 0.8  # of the free memory one run may plan to use
+
+
+def available_memory(device: torch.device) -> int:
+    """Bytes free for tensors on ``device`` now."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        import psutil  # type: ignore
+
+        return int(psutil.virtual_memory().available)
+    except ImportError:
+        pass
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return FALLBACK_CPU_BYTES
+
+
+def shared_pass_bytes(model, n: int, steps: int) -> int:
+    """Rough peak of the shared pass: the primal caches over the ``steps`` batch of ``n``
+    tokens (Q, K, V, two LayerNorms, the activation's derivative, the attention), one
+    layer's transient forward, the interpolated inputs, and ``∂q/∂h^l`` for every layer
+    (the backward is the engine's own, so no autograd graph is held)."""
+    enc = model.weights
+    h, a, layers = enc.hidden_size, enc.num_heads, enc.num_layers
+    inter = enc.layers[0].w1.shape[0]
+    e = enc.embeddings.word.shape[1]
+    per_row = (layers * n * (6 * h + inter + a * n) + n * (4 * h + 2 * inter + 2 * a * n)
+               + 2 * (layers + 1) * n * h + 3 * n * e)
+    return per_row * steps * torch.finfo(model.dtype).bits // 8
+
+
+def _gib(b: float) -> str:
+    return f"{b / 2**30:.1f} GiB" if b >= 2**28 else f"{b / 2**20:.0f} MiB"
+
+
+def check_memory(model, n: int, steps: int, word_bytes: int) -> None:
+    """Refuse a run whose shared pass plus one word's sweep cannot fit in free memory."""
+    shared = shared_pass_bytes(model, n, steps)
+    need = shared + word_bytes
+    free = available_memory(model.device) * USABLE_SHARE
+    if need <= free:
+        return
+    per_step = need / steps
+    fit = int(free // per_step) if per_step else 0
+    hint = f"use at most about {fit} steps" if fit >= 2 else "use a shorter text"
+    raise OutOfMemoryError(
+        f"steps={steps} on {n} tokens needs about {_gib(need)} ({_gib(shared)} for the shared pass over the steps, "
+        f"{_gib(word_bytes)} per source word), but about {_gib(free)} is usable on {model.device}: {hint}, "
+        "a shorter text, or a device with more memory."
+    )
+
+
+def _where(k: int, alphas: torch.Tensor) -> str:
+    s, a = alphas.numel(), float(alphas[k])
+    if a == 0:
+        return f"at the baseline (α = 0, step {k + 1})"
+    if a == 1:
+        return f"at the input (α = 1, step {k + 1})"
+    return f"at step {k + 1} of {s} (α = {a:.4g})"
+
+
+def check_finite_vectors(x: torch.Tensor, b: torch.Tensor, tokens: list[str], baseline) -> None:
+    """Word vectors of the input and the baseline must be finite."""
+    for vec, what in ((x, "input"), (b, f"baseline {baseline!r}")):
+        bad = (~torch.isfinite(vec)).any(-1).nonzero().flatten().tolist()
+        if bad:
+            where = ", ".join(f"{p} ({tokens[p]!r})" for p in bad[:5])
+            raise InputError(f"the {what} word vectors are not finite (NaN or inf) at positions {where}: the model's "
+                             "embedding weights hold non-finite values; check or reload the model.")
+
+
+def check_finite_pass(prep, description: str) -> None:
+    """The QoI along the path, at both ends, and its gradients ``∂q/∂h^l`` must be finite."""
+    for value, where in ((prep.q_baseline, "at the baseline (α = 0)"), (prep.q_input, "at the input (α = 1)")):
+        if not math.isfinite(value):
+            raise QoIError(f"the QoI {description!r} is not finite (value {value}) {where}: make it finite for every "
+                           "point between the baseline and the input (e.g. clamp before a log or a division).")
+    q = prep.q
+    bad = (~torch.isfinite(q)).nonzero().flatten().tolist()
+    if bad:
+        where = "; ".join(_where(k, prep.alphas) for k in bad[:3]) + (" …" if len(bad) > 3 else "")
+        raise QoIError(f"the QoI {description!r} is not finite (value {float(q[bad[0]])}) {where}: make it finite "
+                       "for every point between the baseline and the input (e.g. clamp before a log or a division).")
+    for layer, g in enumerate(prep.grads):
+        rows = (~torch.isfinite(g)).flatten(1).any(-1).nonzero().flatten().tolist()
+        if rows:
+            raise QoIError(f"the gradient of the QoI {description!r} with respect to layer {layer} is not finite "
+                           f"{_where(rows[0], prep.alphas)}: the QoI is not differentiable there (e.g. sqrt or "
+                           "log at 0); make it smooth.")
