@@ -32,6 +32,9 @@ def _reproduce_parser(sub) -> None:
                    help="number of instances per task (under torchrun write -n: torchrun reads --n as its own)")
     p.add_argument("--out", required=True, help="output folder (created; an existing one is resumed)")
     p.add_argument("--steps", type=int, default=51, help="integration steps (default 51)")
+    p.add_argument("--quadrature", default="paper", help="integration rule: paper (default: linspace, plain mean, "
+                                                        "as Table 1) or gauss-legendre (as accurate with a third "
+                                                        "of the steps)")
     p.add_argument("--seed", type=int, default=0, help="instance sampling seed (default 0)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, or cuda:N")
     p.add_argument("--baselines", default=",".join(DEFAULT_COMPARISON_METHODS),
@@ -55,6 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         baselines = [b for b in args.baselines.split(",") if b.strip()]
         try:
             summary = reproduce(args.task, args.model, args.n, args.out, steps=args.steps, seed=args.seed,
+                                quadrature=args.quadrature,
                                 device=args.device, baselines=[b.strip() for b in baselines],
                                 random_runs=args.random_runs, sst2=args.sst2, sa_model=args.sa_model,
                                 progress=not args.no_progress, log=lambda s: print(s, flush=True))

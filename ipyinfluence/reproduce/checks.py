@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from ..errors import InputError
-from ..integration import check_steps
+from ..quadrature import check_quadrature, check_steps
 
 
 def _count(value, name: str, minimum: int) -> None:
@@ -48,10 +48,17 @@ def check_out(out: Path) -> None:
         raise InputError(f"--out {out}: {existing} is not writable by this user; pick another folder.")
 
 
-def check_options(*, n, steps, seed, random_runs, device, out, sst2=None) -> None:
+def check_options(*, n, steps, seed, random_runs, device, out, sst2=None, quadrature="paper") -> None:
     _count(n, "n (instances per task)", 1)
     try:
-        check_steps(steps)
+        check_quadrature(quadrature)
+    except InputError as e:
+        raise InputError(f"--quadrature: {e}") from None
+    if steps == "auto":
+        raise InputError("--steps: reproduce needs a fixed number of steps (every instance of a table is "
+                         "integrated alike); e.g. --steps 51, or --quadrature gauss-legendre --steps 16.")
+    try:
+        check_steps(steps, quadrature)
     except InputError as e:
         raise InputError(f"--steps: {e}") from None
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:

@@ -78,12 +78,12 @@ def _ablated(model, text, qoi, nodes, level) -> float:
 
 
 @torch.no_grad()
-def run_instance(model: InfluenceModel, instance: Instance, index: int, *, steps: int = 51,
+def run_instance(model: InfluenceModel, instance: Instance, index: int, *, steps: int = 51, quadrature: str = "paper",
                  baselines: Sequence[str] = DEFAULT_COMPARISON_METHODS, random_runs: int = 3) -> dict[str, Any]:
     """Explain, ablate and measure one instance (see module doc); returns its JSONL record."""
     started = time.perf_counter()
     qoi = task_qoi(instance)
-    stream = iter_explain(model, instance.text, qoi, steps=steps, level="attention")
+    stream = iter_explain(model, instance.text, qoi, steps=steps, quadrature=quadrature, level="attention")
     gpr = stream.result()
     heads, layers, length = model.num_heads, model.num_layers, len(gpr.tokens)
     words: dict[str, list[WordResult]] = {"gpr": gpr.words}
@@ -128,6 +128,7 @@ def run_instance(model: InfluenceModel, instance: Instance, index: int, *, steps
         "num_layers": layers,
         "num_heads": heads,
         "steps": steps,
+        "quadrature": quadrature,
         "q": {"input": gpr.q_input, "baseline": gpr.q_baseline},
         "methods": {m: [slim_word(w) for w in ws] for m, ws in words.items()},
         "ablation": ablation,

@@ -15,6 +15,8 @@ from typing import Any
 from ..errors import InputError
 
 MANIFEST = "run.json"
+# settings added after run folders existed: a folder without one was computed with its default
+DEFAULTS = {"quadrature": "paper"}
 
 
 def read_manifest(out: Path) -> dict[str, Any]:
@@ -37,7 +39,8 @@ def check_settings(out: Path, task: str, settings: dict[str, Any]) -> None:
     before = read_manifest(out)["tasks"].get(task)
     if before is None:
         return
-    differ = {k: (before.get(k), v) for k, v in settings.items() if before.get(k) != v}
+    differ = {k: (before.get(k, DEFAULTS.get(k)), v) for k, v in settings.items()
+              if before.get(k, DEFAULTS.get(k)) != v}
     if differ:
         what = ", ".join(f"{k}: {a!r} there, {b!r} now" for k, (a, b) in differ.items())
         raise InputError(f"{out} already holds {task!r} results computed with other settings ({what}); "

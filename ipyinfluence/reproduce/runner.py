@@ -62,13 +62,14 @@ def check_baselines(baselines: Sequence[str]) -> None:
 
 
 def reproduce(task: str | Sequence[str], model: str, n: int, out: str | Path, *, steps: int = 51, seed: int = 0,
-              device: str = "cpu", baselines: Sequence[str] = DEFAULT_COMPARISON_METHODS, random_runs: int = 3,
+              quadrature: str = "paper", device: str = "cpu", baselines: Sequence[str] = DEFAULT_COMPARISON_METHODS, random_runs: int = 3,
               sst2: str | Path | None = None, sa_model: str | None = None, progress: bool = True,
               log: Callable[[str], None] = print) -> RunSummary:
     """Compute (or resume) ``n`` instances of each task with ``model``; see module doc."""
     tasks, skip_unfit = expand_tasks(task)
     check_baselines(baselines)
-    check_options(n=n, steps=steps, seed=seed, random_runs=random_runs, device=device, out=out, sst2=sst2)
+    check_options(n=n, steps=steps, seed=seed, random_runs=random_runs, device=device, out=out, sst2=sst2,
+                  quadrature=quadrature)
     out = Path(out)
     started = time.perf_counter()
     worker = start_worker(device)
@@ -90,8 +91,8 @@ def reproduce(task: str | Sequence[str], model: str, n: int, out: str | Path, *,
                     raise
                 log(f"{tag} skipping {t}: {e}")
                 continue
-            settings = {"model": key, "steps": steps, "seed": seed, "baselines": list(baselines),
-                        "random_runs": random_runs}
+            settings = {"model": key, "steps": steps, "quadrature": quadrature, "seed": seed,
+                        "baselines": list(baselines), "random_runs": random_runs}
             check_settings(out, t, settings)
             done = {r["id"]: r for r in all_records(out) if r["task"] == t}
             for i, inst in enumerate(instances):
@@ -111,7 +112,7 @@ def reproduce(task: str | Sequence[str], model: str, n: int, out: str | Path, *,
                 bar = tqdm(todo, desc=f"{t} {tag}", unit="inst", disable=not progress,
                            position=worker.rank if worker.world_size > 1 else None, leave=True)
                 for i in bar:
-                    record = run_instance(m, instances[i], i, steps=steps, baselines=baselines,
+                    record = run_instance(m, instances[i], i, steps=steps, quadrature=quadrature, baselines=baselines,
                                           random_runs=random_runs)
                     record["worker"]["rank"] = worker.rank
                     writer.append(record)
