@@ -313,11 +313,14 @@ class TokenRows:
         return max(self.rows, default=0) + 1
 
 
-def token_rows(tokens: Sequence[str], font_px: float = TOKEN_FONT_PX, min_col_px: float = MIN_COL_PX) -> TokenRows:
+def token_rows(tokens: Sequence[str], font_px: float = TOKEN_FONT_PX, min_col_px: float = MIN_COL_PX,
+               max_single_row_col_px: float = MAX_SINGLE_ROW_COL_PX) -> TokenRows:
+    """Token texts on one line when columns of at most ``max_single_row_col_px`` hold
+    them, else staggered on two lines (0: always two, the compact layout)."""
     texts = [truncate(t, MAX_TOKEN_CHARS) for t in tokens]
     widths = [text_width(t, font_px) for t in texts]
     single = max(((a + b) / 2 + TOKEN_GAP_PX for a, b in zip(widths, widths[1:])), default=0.0)
-    if single <= max(min_col_px, MAX_SINGLE_ROW_COL_PX):
+    if single <= max(min_col_px, max_single_row_col_px):
         return TokenRows(texts, [0] * len(texts), max(min_col_px, single))
     # even positions on the first line, odd on the second: neighbours on a line are 2 columns apart
     double = max(((a + b) / 2 + TOKEN_GAP_PX) / 2 for a, b in zip(widths, widths[2:])) if len(widths) > 2 else 0.0

@@ -45,6 +45,7 @@ from .style import (GRID_COLOR, HIGHLIGHT_COLOR, NODE_COLOR, PALETTES, TEXT_COLO
                     line_width, sign_color, width_reference)
 
 SHOWN = 12  # candidate bars shown before "… n more"
+COMPACT_COL_PX = 26  # token texts on two lines: a 40-token sentence fits ~1150 px
 BAR_PX = 180  # the longest candidate bar
 
 
@@ -160,10 +161,12 @@ class StepThrough(widgets.VBox):
         self.next_button.on_click(lambda _b: self.next())
         controls = widgets.HBox([self.word_box, self.previous_button, self.next_button, self.slider],
                                 layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
-        side = widgets.VBox([self.rule, self.running, self.candidates],
-                            layout=widgets.Layout(width="460px", min_width="360px"))
-        body = widgets.HBox([self.scroller, side], layout=widgets.Layout(width="100%", align_items="flex-start"))
-        super().__init__([self.header, controls, body], **kwargs)
+        # the graph takes the whole width (40 tokens fit a laptop screen); the numbers below it
+        explain = widgets.VBox([self.rule, self.running], layout=widgets.Layout(width="48%", min_width="320px"))
+        numbers = widgets.HBox([explain, self.candidates],
+                               layout=widgets.Layout(width="100%", align_items="flex-start", flex_flow="row wrap"))
+        self.candidates.layout = widgets.Layout(width="50%", min_width="360px")
+        super().__init__([self.header, controls, self.scroller, numbers], **kwargs)
         self.add_class("ipyinfluence-step")
         self.palette, self.level = check_palette(palette), level
         self.word_box.observe(self._on_word_box, names="value")
@@ -195,10 +198,9 @@ class StepThrough(widgets.VBox):
         self.figure = Figure(marks=[self.grid, self.context_lines, self.pattern_lines, self.chosen_dots,
                                     self.candidate_dots, self.token_labels, self.row_text],
                              fig_margin=dict(top=12, bottom=8, left=12, right=12), padding_x=0, padding_y=0,
-                             animation_duration=0, layout=widgets.Layout(width="100%", height="360px"))
+                             animation_duration=0, layout=widgets.Layout(width="100%", height="330px"))
         self.figure.add_class("ipyinfluence-step-figure")
-        self.scroller = widgets.Box([self.figure], layout=widgets.Layout(flex="1 1 auto", min_width="300px",
-                                                                          overflow="auto hidden"))
+        self.scroller = widgets.Box([self.figure], layout=widgets.Layout(width="100%", overflow="auto hidden"))
 
     # -- view protocol ----------------------------------------------------------------
     def set_explanation(self, explanation: Optional[Explanation]) -> None:
@@ -360,7 +362,7 @@ class StepThrough(widgets.VBox):
 
     def _draw_graph(self, expl: Explanation, w: WordResult, stage: Stage) -> None:
         n, L = len(expl.tokens), expl.num_layers
-        rows = token_rows(expl.tokens)
+        rows = token_rows(expl.tokens, min_col_px=COMPACT_COL_PX, max_single_row_col_px=0)  # compact: two lines
         q_x = qoi_x(expl)
         row_now = hidden_row(stage.layer)
         color = sign_color(w.sign, self.palette)
