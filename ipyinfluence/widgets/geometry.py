@@ -188,6 +188,15 @@ class PatternLayout:
                     score = sum(c.score for c in _attention_step(d.word, s.end[1] - 1).chosen
                                 if c.position == int(s.end[0]))
                 self._node(found, s.end).scores.append((d.position, score))
+        for d in self.words:
+            # a head edge may start at a kept node of the embedding level that no route of
+            # the layer below entered (top_k > 1): still a node of the picture
+            for s in d.segments:
+                if s.start not in found and s.start[1] > X_ROW:
+                    step = d.word.embedding.steps[s.start[1] - 1]
+                    p = int(s.start[0])
+                    score = step.scores[p] if p < len(step.scores) else float("nan")
+                    self._node(found, s.start).scores.append((d.position, score))
         return sorted(found.values(), key=lambda n: (n.row, n.x))
 
     def _node(self, found: dict, key: tuple[float, int]) -> NodeInfo:
@@ -423,10 +432,14 @@ def _free_spot(text: str, row: int, target: int, route, edges, placed: list[Head
     return None
 
 
+ROW_LABEL_EDGE = -0.6  # columns: the row names (h⁰, h¹, …) end left of this
+
+
 def _covers_other_column(label: HeadLabel, col_px: float, own: set[int], columns) -> bool:
+    """True when the label would cover a third column, or reach into the row names."""
     half = label.width_px / 2 / col_px
     lo, hi = label.x - half, label.x + half
-    return any(lo <= c <= hi for c in columns if c not in own)
+    return lo < ROW_LABEL_EDGE or any(lo <= c <= hi for c in columns if c not in own)
 
 
 def _overlap(a: HeadLabel, b: HeadLabel, col_px: float, row_px: float) -> bool:

@@ -93,7 +93,9 @@ class PatternGraph(widgets.VBox):
     width scale (see :class:`CompareView`); ``scale_max`` None draws widths as shares of
     the explanation's own ``|q(x) − q(b)|``. ``height`` None sizes the figure from the
     model's depth; the width always follows the tokens (``min_col_px`` per column at
-    least), scrolling horizontally when the page is narrower.
+    least), scrolling horizontally when the page is narrower; ``compact=True`` writes the
+    tokens on two lines so columns can be narrower (fewer head labels fit: the rest are
+    merged per node or left to the tooltips).
     """
 
     level = traitlets.Unicode("attention")
@@ -105,8 +107,9 @@ class PatternGraph(widgets.VBox):
     def __init__(self, explanation: Optional[Explanation] = None, *, level: str = "attention",
                  palette: str = "paper", selected: Optional[Iterable[int]] = None, scales: Optional[dict] = None,
                  scale_max: Optional[float] = None, height: Optional[str] = None, min_col_px: float = 40.0,
-                 **kwargs):
+                 compact: bool = False, **kwargs):
         self._height = height
+        self.compact = compact  # token texts always on two lines: narrower columns (a 40-token page)
         self.min_col_px = float(min_col_px)
         self.token_layout: Optional[TokenRows] = None
         self.head_placements = []
@@ -242,7 +245,8 @@ class PatternGraph(widgets.VBox):
         with ExitStack() as stack:
             for m in fixed:
                 stack.enter_context(m.hold_sync())
-            rows = token_rows(expl.tokens, min_col_px=self.min_col_px)
+            rows = token_rows(expl.tokens, min_col_px=26 if self.compact else self.min_col_px,
+                              **({"max_single_row_col_px": 0} if self.compact else {}))
             self.token_layout = rows
             if self._own_scales:
                 self.fit_scales(len(expl.tokens), expl.num_layers, rows.num_rows)

@@ -1,8 +1,8 @@
 """What a person sees of the labels: their bounding boxes in the browser, and how many
 pairs of them overlap (a pair counts when the boxes share more than half a pixel each
 way). bqplot draws a ``Label`` mark's texts as ``text.label.element``; PatternGraph's
-head labels are its only 11 px bold ones and its token texts its only 13 px ones
-(ipyinfluence.widgets.geometry.HEAD_FONT_PX / TOKEN_FONT_PX). The bar chart's x labels
+head labels are its only 11 px bold ones, its token texts its only 13 px ones and its
+row names (x, h⁰, …, QoI) its only 12 px ones (geometry.HEAD_FONT_PX / TOKEN_FONT_PX). The bar chart's x labels
 are the x axis's tick texts."""
 
 from __future__ import annotations
@@ -26,9 +26,12 @@ LABEL_BOXES_JS = """
   const size = t => (t.getAttribute('style') || '').match(/font-size: *(\\d+)px/);
   const heads = labels.filter(t => size(t) && size(t)[1] === '11').map(box);
   const tokens = labels.filter(t => size(t) && size(t)[1] === '13').map(box);
-  const out = {heads: heads.length, tokens: tokens.length, head_overlaps: overlaps(heads),
+  const rows = labels.filter(t => size(t) && size(t)[1] === '12').map(box);
+  const out = {heads: heads.length, tokens: tokens.length, rows: rows.length, head_overlaps: overlaps(heads),
                token_overlaps: overlaps(tokens), head_token_overlaps: overlaps(heads.concat(tokens)).length
-                 - overlaps(heads).length - overlaps(tokens).length};
+                 - overlaps(heads).length - overlaps(tokens).length,
+               head_row_overlaps: overlaps(heads.concat(rows)).length - overlaps(heads).length
+                 - overlaps(rows).length};
   if (bars) {
     const svg = bars.querySelector('svg').getBoundingClientRect();
     const ticks = [...bars.querySelectorAll('g.axis')][0];

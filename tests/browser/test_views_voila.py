@@ -39,7 +39,7 @@ REAL = __REAL__
 if REAL:  # the README's screenshots: the offline MiniLM, a sentence encoder
     model = load_model("sentence-transformers/all-MiniLM-L6-v2")
     text = ("the author that the guards like says the pilots near the old dancers were not happy , "
-            "but the officers who the farmers love told the teacher to wait at the station until noon .")
+            "but the officers who the farmers love told the young teacher to wait at the old station until noon today .")
     qoi = EmbeddingSimilarity("the pilots were unhappy with the dancers .")
     steps = 11
 else:
@@ -65,6 +65,10 @@ def pick(position):  # what the Explorer does with a click on the coloured sente
 
 sentence.on_select(pick)
 display(widgets.VBox([sentence, graph, bars]).add_class("views-main"), step)
+if REAL:  # the README picture: the four most influential words' patterns
+    top = sorted(expl.words, key=lambda w: -abs(w.total_influence))[:4]
+    readme = PatternGraph(expl, selected=[w.position for w in top], compact=True)
+    display(widgets.VBox([ColouredSentence(expl), readme]).add_class("readme-graph"))
 """
 
 
@@ -108,14 +112,18 @@ def test_40_tokens_top_k_3_labels_do_not_overlap(views_page):
     assert boxes["tokens"] == 40 and boxes["heads"] > 0, boxes
     assert boxes["token_overlaps"] == [], boxes["token_overlaps"]
     assert boxes["head_overlaps"] == [], boxes["head_overlaps"]
-    assert boxes["head_token_overlaps"] == 0
+    assert boxes["head_token_overlaps"] == 0 and boxes["head_row_overlaps"] == 0, boxes
     assert boxes["bar_labels"] >= 30 and boxes["bar_overlaps"] == [] and boxes["bar_clipped"] == [], boxes
     # wider than the page: the graph keeps its columns and scrolls sideways
     assert boxes["graph_width"] > VIEWPORT["width"] and boxes["scrolls"], boxes
     assert page.errors == []
     graph.screenshot(path=str(ARTIFACTS / "graph-40-tokens.png"))
     if SCREENSHOTS:
-        page.locator(".views-main").first.screenshot(path=str(REPO / "docs" / "graph-40-tokens.png"))
+        shot = page.locator(".readme-graph").first
+        wait_graph_drawn(page, shot.locator(".ipyinfluence-graph"), min_nodes=10, min_edges=12)
+        assert label_boxes(page, shot.locator(".ipyinfluence-graph"))["head_overlaps"] == []
+        shot.evaluate("el => el.scrollIntoView({block: 'start'})")
+        shot.screenshot(path=str(REPO / "docs" / "graph-40-tokens.png"))
 
 
 def test_step_through_next_and_coloured_sentence_click(views_page):
@@ -146,7 +154,7 @@ def test_step_through_next_and_coloured_sentence_click(views_page):
     graph = page.locator(".ipyinfluence-graph").first
     before = graph_stats(graph)
     shown = header.text_content()
-    token = page.locator(".ipyinfluence-sentence button.ipyinfluence-token-5")
+    token = page.locator(".views-main .ipyinfluence-sentence button.ipyinfluence-token-5")
     assert token.is_enabled()
     word = token.text_content().strip()
     token.click()

@@ -133,6 +133,9 @@ def test_labels_readable_on_a_long_sentence_at_top_k_3(mlm):
     # one label per (layer, node, head): no stacks of the same text
     keys = [(h.layer, h.position, h.route) for h in labels]
     assert len(keys) == len(set(keys))
+    # every edge starts and ends at a drawn node (no line hangs from a bare grid point)
+    nodes = {(n.x, n.row) for n in lay.nodes()}
+    assert all(s.start in nodes and s.end in nodes for d in lay.words for s in d.segments)
 
 
 def test_token_rows_keep_neighbours_apart():
