@@ -11,7 +11,9 @@ anything else: the bars tell ``g_i`` and the two pattern levels apart by grey sh
 Line widths are comparable across runs and methods: a pattern's width is its influence
 as a share of the sentence's ``|q(x) − q(b)|`` (:func:`width_reference`), the same
 number for every method run on that sentence, QoI and baseline. A baseline whose
-patterns carry 1e-14 is drawn at the minimum width next to GPR's thick lines.
+patterns carry 1e-14 is drawn at the minimum width next to GPR's thick lines. Width grows
+with the square root of that share (so 1% and 10% still differ), and every legend draws
+sample strokes with the shares they stand for.
 """
 
 from __future__ import annotations
@@ -76,8 +78,10 @@ def width_share(influence: float, reference: float) -> float:
 
 
 def line_width(influence: float, reference: float) -> float:
-    """Stroke width: MIN + (MAX − MIN) · ``|influence| / reference`` (clipped)."""
-    return MIN_WIDTH + (MAX_WIDTH - MIN_WIDTH) * width_share(influence, reference)
+    """Stroke width: MIN + (MAX − MIN) · √(``|influence| / reference``) (clipped). The
+    square root keeps a pattern carrying 5% of the QoI's change visibly wider (3 px) than
+    one carrying nothing (1 px); the legend shows sample widths with their shares."""
+    return MIN_WIDTH + (MAX_WIDTH - MIN_WIDTH) * math.sqrt(width_share(influence, reference))
 
 
 def layer_label(layer: int) -> str:
@@ -146,7 +150,10 @@ def sign_legend_html(palette: str = "paper") -> str:
             f"<span style='color:{colors['negative']};font-weight:bold'>━ negative</span> influence")
 
 
-def width_legend_html(reference: float, shares: tuple[float, ...] = (1.0, 0.5, 0.1, 0.0)) -> str:
+LEGEND_SHARES = (1.0, 0.25, 0.05, 0.01, 0.0)
+
+
+def width_legend_html(reference: float, shares: tuple[float, ...] = LEGEND_SHARES) -> str:
     """Sample strokes and what they mean: the width scale, in the legend of every view."""
     samples = []
     for s in shares:
@@ -154,7 +161,7 @@ def width_legend_html(reference: float, shares: tuple[float, ...] = (1.0, 0.5, 0
         label = "≥ 100%" if s == 1.0 else f"{s:.0%}"
         samples.append(f"<span style='display:inline-block;width:26px;height:{w:.1f}px;background:#555;"
                        f"vertical-align:middle;margin:0 3px'></span>{label}")
-    return (f"width = |I(π)| as a share of |q(x) − q(b)| = {html.escape(fmt(reference).lstrip('+'))}: "
+    return (f"width (√ scale) = |I(π)| as a share of |q(x) − q(b)| = {html.escape(fmt(reference).lstrip('+'))}: "
             + " ".join(samples))
 
 
@@ -171,10 +178,10 @@ def svg_legend(x: float, y: float, palette: str, reference: float, attention: bo
     if attention:
         parts.append(f'<line x1="{cx}" y1="6" x2="{cx + 22}" y2="6" stroke="#555" stroke-width="2" '
                      f'stroke-dasharray="5 4"/><text x="{cx + 26}" y="10">skip · Hn = head n</text>')
-    parts.append(f'<text x="0" y="28">width = |I(π)| / |q(x) − q(b)|, '
-                 f'{html.escape(fmt(reference).lstrip("+"))} = full:</text>')
-    cx = text_width(f"width = |I(π)| / |q(x) − q(b)|, {fmt(reference)} = full:", 11) + 8
-    for s in (1.0, 0.5, 0.1, 0.0):
+    caption = f"width ∝ √(|I(π)| / |q(x) − q(b)|), {fmt(reference).lstrip('+')} = full:"
+    parts.append(f'<text x="0" y="28">{html.escape(caption)}</text>')
+    cx = text_width(caption, 11) + 8
+    for s in LEGEND_SHARES:
         w = round(line_width(s * reference, reference), 2)
         label = "≥ 100%" if s == 1.0 else f"{s:.0%}"
         parts.append(f'<line class="legend-width" data-share="{s}" x1="{cx}" y1="24" x2="{cx + 22}" y2="24" '

@@ -96,7 +96,7 @@ def test_exports_carry_a_legend_and_the_coloured_sentence(known):
     text = " ".join(t.text or "" for t in legend[0].findall("s:text", NS))
     assert "q(x) − q(b)" in text and "0.8" in text  # the width scale: |q(x) − q(b)| = 0.8
     widths = [float(e.get("stroke-width")) for e in legend[0].findall("s:line", NS) if e.get("data-share")]
-    assert widths == sorted(widths, reverse=True) and len(widths) == 4
+    assert widths == sorted(widths, reverse=True) and len(widths) == 5
     page = to_html(known)
     assert "ipyinfluence-sentence" in page and page.count("class='ipyinfluence-token'") == len(known.tokens)
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")

@@ -164,7 +164,9 @@ def test_width_scale_is_comparable_across_methods(known):
     wide = line_width(layout(gpr).words[0].influence, layout(gpr).scale_max)
     thin = line_width(layout(tiny).words[0].influence, layout(tiny).scale_max)
     assert width_reference(gpr) == width_reference(tiny) == pytest.approx(0.02)
-    assert thin == pytest.approx(MIN_WIDTH) and wide == pytest.approx((MIN_WIDTH + MAX_WIDTH) / 2)
+    assert thin == pytest.approx(MIN_WIDTH, abs=1e-5)
+    assert wide == pytest.approx(MIN_WIDTH + (MAX_WIDTH - MIN_WIDTH) * 0.5 ** 0.5)  # √(0.01 / 0.02)
+    assert wide > 3 * thin
     legend = width_legend_html(0.02)
     assert "q(x) − q(b)" in legend and "0.02" in legend and "≥ 100%" in legend
     known.q_input = known.q_baseline  # a QoI that does not move: fall back to the largest |g_i|

@@ -101,6 +101,10 @@ def test_palette_and_tooltips(known):
     assert any("head 3" in n and "+0.35" in n for n in g.edge_handles.names)
     assert any(n.startswith("h²[3]") and "author_2 +0.4" not in n and "+0.35" in n for n in g.nodes.names)
     assert "positive" in g.legend.value and "skip" in g.legend.value
+    # tooltips show the text only, no "name:" field prefix
+    assert all(m.tooltip.show_labels is False for m in (g.nodes, g.edge_handles, g.grid))
+    # the width scale is in the legend: |q(x) − q(b)| = 0.8 drawn at full width
+    assert "q(x) − q(b)| = 0.8" in g.legend.value
 
 
 def test_click_shows_candidate_scores(known):
