@@ -92,7 +92,8 @@ class PatternGraph(widgets.VBox):
     last clicked node). ``scales``/``scale_max`` let several graphs share axes and the
     width scale (see :class:`CompareView`); ``scale_max`` None draws widths as shares of
     the explanation's own ``|q(x) − q(b)|``. ``height`` None sizes the figure from the
-    model's depth; the width always follows the tokens (``min_col_px`` per column at
+    model's depth (the fixed default never resizes a drawn figure, which would redraw
+    every line once more); the width always follows the tokens (``min_col_px`` per column at
     least), scrolling horizontally when the page is narrower; ``compact=True`` writes the
     tokens on two lines so columns can be narrower (fewer head labels fit: the rest are
     merged per node or left to the tooltips).
@@ -106,7 +107,7 @@ class PatternGraph(widgets.VBox):
 
     def __init__(self, explanation: Optional[Explanation] = None, *, level: str = "attention",
                  palette: str = "paper", selected: Optional[Iterable[int]] = None, scales: Optional[dict] = None,
-                 scale_max: Optional[float] = None, height: Optional[str] = None, min_col_px: float = 40.0,
+                 scale_max: Optional[float] = None, height: Optional[str] = "430px", min_col_px: float = 40.0,
                  compact: bool = False, **kwargs):
         self._height = height
         self.compact = compact  # token texts always on two lines: narrower columns (a 40-token page)

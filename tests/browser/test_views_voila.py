@@ -72,6 +72,19 @@ if REAL:  # the README picture: the four most influential words' patterns
 """
 
 
+SETTLED_JS = """
+el => {
+  const f = el.querySelector('.ipyinfluence-graph-figure');
+  const wide = f.getBoundingClientRect().width >= parseFloat(f.style.minWidth || '0') - 1;
+  const sig = [...el.querySelectorAll('svg text.label')].map(t => {
+    const r = t.getBoundingClientRect(); return `${r.left.toFixed(1)},${r.top.toFixed(1)}`; }).join(';');
+  const same = el.__lastLabels === sig;
+  el.__lastLabels = sig;
+  return wide && same && sig.length > 0;
+}
+"""
+
+
 @pytest.fixture(scope="module")
 def views_server(tmp_path_factory, server_env):
     root = tmp_path_factory.mktemp("views-root")
@@ -106,6 +119,9 @@ def test_40_tokens_top_k_3_labels_do_not_overlap(views_page):
     bars = page.locator(".ipyinfluence-bars").first
     wait_graph_drawn(page, graph, min_nodes=10, min_edges=40)
     page.wait_for_function("() => document.querySelectorAll('.ipyinfluence-bars g.axis g.tick text').length >= 30")
+    # settled: the figure has its full width (a drawn figure resizes once for 40 columns)
+    # and the labels stand where they stood 200 ms before
+    page.wait_for_function(SETTLED_JS, arg=graph.element_handle(), polling=200)
     boxes = label_boxes(page, graph, bars)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "label-overlaps-40-tokens.json").write_text(json.dumps(boxes, indent=1))
