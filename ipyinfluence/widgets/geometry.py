@@ -379,7 +379,7 @@ def place_head_labels(lay: "PatternLayout", col_px: float, row_px: float) -> lis
     ("H0·3") beside any of its entering edges; a node with no free spot even for that
     gets no label (its edges' tooltips still name the heads) rather than a label drawn
     over another one."""
-    placed: list[HeadLabel] = []
+    placed = _LabelIndex(col_px, row_px)
     columns = range(len(lay.tokens))
     by_node: dict[tuple[int, int], list[tuple[Route, list[tuple[WordDrawing, Segment]]]]] = {}
     for (row, target, route), edges in head_routes(lay).items():
@@ -388,23 +388,57 @@ def place_head_labels(lay: "PatternLayout", col_px: float, row_px: float) -> lis
         routes.sort(key=lambda r: (str(type(r[0])), r[0]))
         tentative: list[HeadLabel] = []
         for route, edges in routes:
-            spot = _free_spot(route_label(route), row, target, route, edges, placed + tentative, col_px, row_px,
-                              columns)
+            spot = _free_spot(route_label(route), row, target, route, edges, placed, col_px, row_px, columns)
             if spot is None:
                 break
             tentative.append(spot)
+            placed.add(spot)
         if len(tentative) == len(routes):
-            placed.extend(tentative)
             continue
+        for spot in tentative:
+            placed.remove(spot)
         every = [e for _, edges in routes for e in edges]
         text = "H" + "·".join(str(r) for r, _ in routes)
         spot = _free_spot(text, row, target, "heads", every, placed, col_px, row_px, columns, patient=True)
         if spot is not None:
-            placed.append(spot)
-    return placed
+            placed.add(spot)
+    return placed.labels
 
 
-def _free_spot(text: str, row: int, target: int, route, edges, placed: list[HeadLabel], col_px: float,
+class _LabelIndex:
+    """Placed labels in a grid of 32 × 16 px cells: a new label is only checked against
+    the labels in the cells its box (plus the spacing) covers."""
+
+    CELL = (32.0, 16.0)
+
+    def __init__(self, col_px: float, row_px: float):
+        self.col_px, self.row_px = col_px, row_px
+        self.labels: list[HeadLabel] = []
+        self.cells: dict[tuple[int, int], list[HeadLabel]] = {}
+
+    def _keys(self, label: HeadLabel):
+        cx, cy = label.x * self.col_px, label.y * self.row_px
+        hw, hh = label.width_px / 2 + HEAD_PAD_PX / 2 + 1, label.height_px / 2 + 1
+        for i in range(int((cx - hw) // self.CELL[0]), int((cx + hw) // self.CELL[0]) + 1):
+            for j in range(int((cy - hh) // self.CELL[1]), int((cy + hh) // self.CELL[1]) + 1):
+                yield (i, j)
+
+    def add(self, label: HeadLabel) -> None:
+        self.labels.append(label)
+        for key in self._keys(label):
+            self.cells.setdefault(key, []).append(label)
+
+    def remove(self, label: HeadLabel) -> None:
+        self.labels.remove(label)
+        for key in self._keys(label):
+            self.cells[key].remove(label)
+
+    def hits(self, label: HeadLabel) -> bool:
+        return any(_overlap(label, other, self.col_px, self.row_px)
+                   for key in self._keys(label) for other in self.cells.get(key, ()))
+
+
+def _free_spot(text: str, row: int, target: int, route, edges, placed: "_LabelIndex", col_px: float,
                row_px: float, columns, patient: bool = False) -> Optional[HeadLabel]:
     w = text_width(text, HEAD_FONT_PX, bold=True)
     words = sorted({e[0].position for e in edges})
@@ -426,7 +460,7 @@ def _free_spot(text: str, row: int, target: int, route, edges, placed: list[Head
                 label = HeadLabel(cx, py, text, row - 1, target, route, words, w)
                 if _covers_other_column(label, col_px, own, columns):
                     continue
-                if any(_overlap(label, other, col_px, row_px) for other in placed):
+                if placed.hits(label):
                     continue
                 return label
     return None
