@@ -90,6 +90,12 @@ class ColouredSentence(widgets.VBox):
         self.observe(lambda _c: self.redraw(), names=["palette", "reference", "selected"])
         self.set_explanation(explanation)
 
+    @traitlets.validate("palette")
+    def _valid_palette(self, proposal):
+        if proposal["value"] not in PALETTES:
+            raise traitlets.TraitError(f"palette must be one of {sorted(PALETTES)}; got {proposal['value']!r}.")
+        return proposal["value"]
+
     # -- view protocol ----------------------------------------------------------------
     def set_explanation(self, explanation: Optional[Explanation]) -> None:
         with self._lock:

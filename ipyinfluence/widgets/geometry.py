@@ -30,9 +30,11 @@ Readability (many tokens, ``top_k > 1``): words whose patterns share a node get 
 two patterns through one column run side by side instead of on top of each other;
 :func:`place_head_labels` puts one label per head route on its own edge, never over a
 third column and never on another label; :func:`token_rows` staggers the token texts on
-two rows when neighbours would touch, and picks the column width (px) that makes them fit. A node's influence is the pattern's score at that node (the sum over
-its kept routes at the attention level); the ``x_i`` node carries ``g_i`` and the QoI
-node the pattern influence.
+two rows when neighbours would touch, and picks the column width (px) that makes them fit.
+
+A node's influence is the pattern's score at that node (the sum over its kept routes at
+the attention level); the ``x_i`` node carries ``g_i`` and the QoI node the pattern
+influence.
 """
 
 from __future__ import annotations

@@ -124,7 +124,8 @@ class PatternGraph(widgets.VBox):
         self._lock = threading.RLock()  # a background run and a chip click may redraw at once
         sc = self.scales
         self.grid = Scatter(x=[], y=[], scales=sc, colors=[GRID_COLOR], default_size=28, names=[],
-                            names_unique=False, display_names=False, tooltip=Tooltip(fields=["name"], show_labels=False))
+                            names_unique=False, display_names=False,
+                            tooltip=Tooltip(fields=["name"], show_labels=False))
         self.edge_handles = Scatter(x=[], y=[], scales=sc, colors=[NODE_COLOR], default_size=14, names=[],
                                     names_unique=False, display_names=False, opacities=[0.55],
                                     tooltip=Tooltip(fields=["name"], show_labels=False))

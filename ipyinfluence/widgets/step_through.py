@@ -202,6 +202,12 @@ class StepThrough(widgets.VBox):
         self.figure.add_class("ipyinfluence-step-figure")
         self.scroller = widgets.Box([self.figure], layout=widgets.Layout(width="100%", overflow="auto hidden"))
 
+    @traitlets.validate("palette")
+    def _valid_palette(self, proposal):
+        if proposal["value"] not in PALETTES:
+            raise traitlets.TraitError(f"palette must be one of {sorted(PALETTES)}; got {proposal['value']!r}.")
+        return proposal["value"]
+
     # -- view protocol ----------------------------------------------------------------
     def set_explanation(self, explanation: Optional[Explanation]) -> None:
         with self._lock:

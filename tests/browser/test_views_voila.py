@@ -39,7 +39,8 @@ REAL = __REAL__
 if REAL:  # the README's screenshots: the offline MiniLM, a sentence encoder
     model = load_model("sentence-transformers/all-MiniLM-L6-v2")
     text = ("the author that the guards like says the pilots near the old dancers were not happy , "
-            "but the officers who the farmers love told the young teacher to wait at the old station until noon today .")
+            "but the officers who the farmers love told the young teacher to wait at the old station "
+            "until noon today .")
     qoi = EmbeddingSimilarity("the pilots were unhappy with the dancers .")
     steps = 11
 else:

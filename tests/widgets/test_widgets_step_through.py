@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import traitlets
 
 from ipyinfluence.widgets import StepThrough
 from ipyinfluence.widgets.step_through import stages
@@ -84,5 +85,8 @@ def test_streaming_and_protocol(known):
     view.add_word(words[0])
     view.word_box.value = 2
     assert picked == [2] and view.position == 2
+    with pytest.raises(traitlets.TraitError, match="palette"):
+        view.palette = "rainbow"
+    assert view.palette == "paper" and view.stage is not None  # state kept
     view.set_explanation(None)
     assert view.stage is None
