@@ -99,6 +99,8 @@ class CompareView(widgets.VBox):
         pair = _flatten(explanations)
         if len(pair) != len(self.graphs):
             raise ValueError(f"this view compares {len(self.graphs)} explanations; got {len(pair)}.")
+        # shared axes first: each graph sizes its figure from them
+        self.graphs[0].fit_scales(max(len(e.tokens) for e in pair), max(e.num_layers for e in pair))
         for i, (graph, bars, expl) in enumerate(zip(self.graphs, self.bar_charts, pair)):
             graph.set_explanation(expl)
             bars.set_explanation(expl)
@@ -107,7 +109,6 @@ class CompareView(widgets.VBox):
             self.titles[i].value = (f"<b>{html.escape(title)}</b><br><small>{html.escape(expl.qoi)}: "
                                     f"q(x) − q(b) = {fmt(expl.q_input - expl.q_baseline)}</small>")
         self._share_width()
-        self.graphs[0].fit_scales(max(len(e.tokens) for e in pair), max(e.num_layers for e in pair))
         ranges = [b.value_range() for b in self.bar_charts]
         with self.bar_scale.hold_sync():
             self.bar_scale.min = min(r[0] for r in ranges)

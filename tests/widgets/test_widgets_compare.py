@@ -24,6 +24,7 @@ def test_shared_scales(known):
     view = CompareView([known, strong], titles=["weak", "strong"])
     g1, g2 = view.graphs
     assert g1.scales is g2.scales and view.bar_charts[0].y_scale is view.bar_charts[1].y_scale
+    assert g1.figure.layout.min_width == g2.figure.layout.min_width  # same columns, same width
     # one width scale: the larger |q(x) − q(b)| of the two sentences
     assert g1.scale_max == g2.scale_max == pytest.approx(4 * 0.8)
     # the same pattern is drawn thinner where it is weaker
