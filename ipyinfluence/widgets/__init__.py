@@ -4,6 +4,8 @@
 * :class:`PatternGraph` — the paper's Figure 3 picture of one explanation;
 * :class:`InfluenceBars` — ``g_i`` and the pattern influences per word;
 * :class:`CompareView` — several explanations side by side on shared scales;
+* :class:`StepThrough` — GPR built one layer at a time, for teaching (paper Figure 2);
+* :class:`ColouredSentence` — the sentence shaded by ``g_i``, click a word to pick it;
 * :func:`to_svg`, :func:`to_html`, :func:`to_json`, :func:`save` — standalone exports.
 
 The engine never imports this package; it only reads the engine's result types.
@@ -11,16 +13,19 @@ Importing it inside Google Colab turns on Colab's custom widget manager (bqplot 
 """
 
 from .colab import enable_colab_widgets
+from .coloured_sentence import ColouredSentence
 from .compare import CompareView
 from .explorer import Explorer
 from .export import save, to_html, to_json, to_svg
 from .influence_bars import InfluenceBars
 from .pattern_graph import PatternGraph
 from .qoi_editor import QoIEditor
+from .step_through import StepThrough
 from .task_dashboard import TaskDashboard
 from .token_chips import TokenChips
 
 enable_colab_widgets()
 
-__all__ = ["Explorer", "PatternGraph", "InfluenceBars", "CompareView", "TaskDashboard", "QoIEditor", "TokenChips",
+__all__ = ["Explorer", "PatternGraph", "InfluenceBars", "CompareView", "StepThrough", "ColouredSentence",
+           "TaskDashboard", "QoIEditor", "TokenChips",
            "to_svg", "to_html", "to_json", "save", "enable_colab_widgets"]

@@ -82,16 +82,21 @@ def _embedding_table(words: list[WordResult], layer: int, position: Optional[int
 def _attention_table(word: WordResult, layer: int, position: Optional[int], tokens: list[str]) -> str:
     step = next(s for s in word.attention.steps if s.layer == layer)
     chosen = {(c.position, c.route) for c in step.chosen}
-    ranked = sorted(step.candidates, key=lambda c: -word.sign * c.score)[:MAX_CANDIDATES]
-    rows = []
-    for c in ranked:
+    ranked = sorted(step.candidates, key=lambda c: -word.sign * c.score)
+
+    def row(c) -> str:
         mark = " ✓" if (c.position, c.route) in chosen else ""
         style = " style='background:#fff3c4'" if c.position == position else ""
         route = "skip" if c.route == SKIP else f"head {c.route}"
-        rows.append(f"<tr{style}><td>{c.position} {_esc(tokens[c.position])}</td><td>{route}</td>"
-                    f"<td>{fmt(c.score)}{mark}</td></tr>")
-    more = len(step.candidates) - len(ranked)
-    tail = f"<tr><td colspan=3>… {more} more</td></tr>" if more > 0 else ""
+        return (f"<tr{style}><td>{c.position} {_esc(tokens[c.position])}</td><td>{route}</td>"
+                f"<td>{fmt(c.score)}{mark}</td></tr>")
+
+    head = "<tr><th>node</th><th>route</th><th>score</th></tr>"
+    rest = ranked[MAX_CANDIDATES:]
+    # the runners-up stay one click away: <details> needs no script (works in exports too)
+    tail = (f"<details class='ipyinfluence-more'><summary>… {len(rest)} more</summary>"
+            f"<table class='ipyinfluence-scores'>{head}{''.join(row(c) for c in rest)}</table></details>"
+            if rest else "")
     return (f"<table class='ipyinfluence-scores'><caption>{_word_name(word)} "
             f"(σ = {word.sign:+d}, best first; labels as drawn: {route_label(0)} = head 0)</caption>"
-            f"<tr><th>node</th><th>route</th><th>score</th></tr>{''.join(rows)}{tail}</table>")
+            f"{head}{''.join(row(c) for c in ranked[:MAX_CANDIDATES])}</table>{tail}")

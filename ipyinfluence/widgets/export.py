@@ -14,7 +14,14 @@ pattern nodes ``<circle class="pattern-node">``, each word is a
 ``<g class="pattern positive|negative" data-position=.. data-token=..>`` holding one
 ``<polyline class="edge solid|dashed">`` per run of same-style edges (one per word for a
 GPR pattern at the embedding level); a ``<text class="head" data-position=..>`` per head
-route sits in ``<g class="head-labels">`` on top of every line.
+route sits in ``<g class="head-labels">`` on top of every line (placed as in the live
+graph: one per head route, beside its own edge, never over another label). Every SVG
+carries a ``<g class="legend">``: the sign colours and the width scale (widths are
+shares of ``|q(x) − q(b)|``, as in the live graph). Lanes (patterns sharing a node run
+side by side) are drawn as in the live graph too.
+
+The HTML page adds the coloured sentence (each token shaded by ``g_i``, escaped) above
+the picture.
 """
 
 from __future__ import annotations
@@ -25,15 +32,17 @@ from pathlib import Path
 from typing import Iterable, Optional, Union
 
 from ..results import SKIP, Explanation
-from .geometry import PatternLayout, layout, qoi_row, row_labels
-from .style import GRID_COLOR, NODE_COLOR, TEXT_COLOR, fmt, line_width, route_label, sign_color
+from .coloured_sentence import sentence_html
+from .geometry import PatternLayout, layout, place_head_labels, qoi_row, row_labels, token_rows
+from .style import GRID_COLOR, NODE_COLOR, TEXT_COLOR, fmt, line_width, route_label, sign_color, svg_legend
 
 SVG_NS = "http://www.w3.org/2000/svg"
-COL_WIDTH = 72
+COL_WIDTH = 72  # at least: wider when the token texts need it
 ROW_HEIGHT = 58
 LEFT = 56  # row labels
 TOP = 44  # title
-BOTTOM = 46  # token text
+LEGEND = 40  # the colour / width legend under the title
+BOTTOM = 46  # token text (one more line when staggered)
 DASH = "7 5"
 
 
@@ -46,14 +55,17 @@ class _Frame:
 
     def __init__(self, lay: PatternLayout):
         self.rows = lay.num_rows
-        self.width = LEFT + COL_WIDTH * max(1, len(lay.tokens)) + 16
-        self.height = TOP + ROW_HEIGHT * self.rows + BOTTOM
+        self.tokens = token_rows(lay.tokens, min_col_px=COL_WIDTH)
+        self.col = self.tokens.col_px
+        self.width = round(LEFT + self.col * max(1, len(lay.tokens)) + 16)
+        self.top = TOP + LEGEND
+        self.height = round(self.top + ROW_HEIGHT * self.rows + BOTTOM + 18 * (self.tokens.num_rows - 1))
 
     def x(self, value: float) -> float:
-        return round(LEFT + (value + 0.5) * COL_WIDTH, 2)
+        return round(LEFT + (value + 0.5) * self.col, 2)
 
     def y(self, row: float) -> float:
-        return round(TOP + (self.rows - 1 - row + 0.5) * ROW_HEIGHT, 2)
+        return round(self.top + (self.rows - 1 - row + 0.5) * ROW_HEIGHT, 2)
 
 
 def to_svg(explanation: Explanation, *, words: Optional[Iterable[int]] = None, level: str = "attention",
@@ -64,7 +76,8 @@ def to_svg(explanation: Explanation, *, words: Optional[Iterable[int]] = None, l
     ``words``: source positions to draw (all computed words when None); ``level``:
     "attention" (falls back to "embedding" when the results lack it) or "embedding";
     ``palette``: "paper" (green/red) or "colorblind" (blue/orange); ``scale_max``: the
-    |influence| drawn at full width (default: the largest shown); ``xmlns=False`` leaves
+    |influence| drawn at full width (default: the sentence's ``|q(x) − q(b)|``, the same
+    for every method); ``xmlns=False`` leaves
     out the namespace attribute, for SVG inlined in HTML.
     """
     lay = layout(explanation, words, level, scale_max)
@@ -81,18 +94,18 @@ def to_svg(explanation: Explanation, *, words: Optional[Iterable[int]] = None, l
                    f"{_a(lay.level.capitalize())}-level patterns · QoI {_a(explanation.qoi)}</text>")
         out.append(f'<text class="subtitle" x="{LEFT}" y="34" fill="{TEXT_COLOR}" font-size="11">'
                    f"{_a(explanation.model)} · q(x) − q(b) = {_a(fmt(explanation.q_input - explanation.q_baseline))}"
-                   f" · width ∝ |I(π)|, max {_a(fmt(lay.scale_max))}"
                    + (" · dashed = skip, Hn = head n"
                       if lay.level == "attention" else "") + "</text>")
+    legend, _height = svg_legend(LEFT, TOP, palette, lay.scale_max, lay.level == "attention")
+    out.append(legend)
     for r, text in enumerate(labels):
         out.append(f'<text class="row-label" x="{LEFT - 8}" y="{f.y(r) + 4}" text-anchor="end" '
                    f'fill="{TEXT_COLOR}">{_a(text)}</text>')
-    for p, tok in enumerate(lay.tokens):
-        out.append(f'<text class="token" x="{f.x(p)}" y="{f.y(0) + 30}" text-anchor="middle" '
-                   f'fill="{TEXT_COLOR}">{_a(tok)}</text>')
+    for p, (tok, text, line) in enumerate(zip(lay.tokens, f.tokens.texts, f.tokens.rows)):
+        out.append(f'<text class="token" x="{f.x(p)}" y="{f.y(0) + 30 + 18 * line}" text-anchor="middle" '
+                   f'fill="{TEXT_COLOR}" data-token="{_a(tok)}">{_a(text)}</text>')
     for x, r in lay.grid():
         out.append(f'<circle class="grid-node" cx="{f.x(x)}" cy="{f.y(r)}" r="4" fill="{GRID_COLOR}"/>')
-    heads: list[str] = []
     for d in lay.words:
         color = sign_color(d.sign, palette)
         width = round(line_width(d.influence, lay.scale_max), 2)
@@ -106,12 +119,10 @@ def to_svg(explanation: Explanation, *, words: Optional[Iterable[int]] = None, l
                        f'stroke-width="{width}" stroke-linecap="round" stroke-linejoin="round"{dash}>'
                        f"<title>{_a(d.word.token)}_{d.position}: I(π) = {_a(fmt(d.influence))}</title></polyline>")
         out.append("</g>")
-        for s in d.segments:
-            if s.route is not None and s.route != SKIP:
-                mx, my = s.midpoint
-                heads.append(f'<text class="head" x="{f.x(mx) + 5}" y="{f.y(my) - 3}" fill="{TEXT_COLOR}" '
-                             f'stroke="white" stroke-width="3" paint-order="stroke" font-size="11" '
-                             f'font-weight="bold" data-position="{d.position}">{_a(route_label(s.route))}</text>')
+    heads = [f'<text class="head" x="{f.x(h.x)}" y="{f.y(h.y) + 4}" text-anchor="middle" fill="{TEXT_COLOR}" '
+             f'stroke="white" stroke-width="3" paint-order="stroke" font-size="11" font-weight="bold" '
+             f'data-position="{" ".join(str(p) for p in h.words)}">{_a(h.text)}</text>'
+             for h in place_head_labels(lay, f.col, ROW_HEIGHT)]
     by_pos = {d.position: d for d in lay.words}
     for n in lay.nodes():
         where = "QoI" if n.row == top else f"{labels[n.row]}[{n.position}] {lay.tokens[n.position]}"
@@ -134,8 +145,8 @@ def _word_table(explanation: Explanation) -> str:
                     f"<td>{_a(fmt(w.embedding.influence))}</td>"
                     f"<td>{'' if att is None else _a(fmt(att.influence))}</td>"
                     f"<td>{_a(' '.join(str(p) for p in w.embedding.positions))}</td><td>{_a(routes)}</td></tr>")
-    return ("<table><thead><tr><th>pos</th><th>token</th><th>g<sub>i</sub></th><th>I(π<sup>e</sup>)</th>"
-            "<th>I(π<sup>a</sup>)</th><th>positions h⁰..h<sup>L</sup></th><th>routes</th></tr></thead>"
+    return ("<table><thead><tr><th>pos</th><th>token</th><th>gᵢ</th><th>I(πᵉ)</th>"
+            "<th>I(πᵃ)</th><th>positions h⁰..h<sup>L</sup></th><th>routes</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>")
 
 
@@ -168,6 +179,7 @@ td, th {{ border: 1px solid #ccc; padding: 2px 8px; text-align: right; }}
 <body>
 <h1>{_a(heading)}</h1>
 <p class="facts">{facts}</p>
+{sentence_html(explanation, palette)}
 {svg}
 {_word_table(explanation)}
 <script type="application/json" id="ipyinfluence-data">{data}</script>

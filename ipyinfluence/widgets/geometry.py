@@ -21,10 +21,20 @@ Edges of one word's pattern, bottom to top:
 * ``h^L_k -> q`` (solid).
 
 Choices: a word's colour is its sign ``σ_i`` (positively / negatively influential word,
-as in the paper), its width is ``|I(x, π_i)|`` at the drawn level relative to the
-largest one shown. A node's influence is the pattern's score at that node (the sum over
-its kept routes at the attention level); the ``x_i`` node carries ``g_i`` and the QoI
-node the pattern influence.
+as in the paper), its width is ``|I(x, π_i)|`` at the drawn level as a share of the
+sentence's ``|q(x) − q(b)|`` (:func:`~.style.width_reference`: comparable across runs and
+methods).
+
+Readability (many tokens, ``top_k > 1``): words whose patterns share a node get their own
+*lanes* there (:attr:`Segment.off0`/``off1``, a small horizontal offset in columns), so
+two patterns through one column run side by side instead of on top of each other;
+:func:`place_head_labels` puts one label per head route on its own edge, never over a
+third column and never on another label; :func:`token_rows` staggers the token texts on
+two rows when neighbours would touch, and picks the column width (px) that makes them fit.
+
+A node's influence is the pattern's score at that node (the sum over its kept routes at
+the attention level); the ``x_i`` node carries ``g_i`` and the QoI node the pattern
+influence.
 """
 
 from __future__ import annotations
@@ -33,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence
 
 from ..results import SKIP, Explanation, Route, WordResult
-from .style import layer_label
+from .style import layer_label, route_label, text_width, truncate, width_reference
 
 X_ROW = 0
 LEVELS = ("embedding", "attention")
@@ -81,6 +91,13 @@ class Segment:
     style: str  # "solid" | "dashed"
     route: Optional[Route]  # None off the attention level; "skip" or a head index on it
     score: float  # the pattern's influence at the arriving node
+    off0: float = 0.0  # lane offsets (columns) at the start and end node: see assign_lanes
+    off1: float = 0.0
+
+    @property
+    def drawn(self) -> tuple[float, float, float, float]:
+        """``(x0, y0, x1, y1)`` with the lane offsets applied: what is drawn."""
+        return (self.x0 + self.off0, self.y0, self.x1 + self.off1, self.y1)
 
     @property
     def start(self) -> tuple[float, int]:
@@ -116,10 +133,11 @@ class WordDrawing:
         is one polyline of ``L + 3`` points."""
         runs: list[tuple[list[tuple[float, int]], str]] = []
         for s in self.segments:
-            if runs and runs[-1][1] == s.style and runs[-1][0][-1] == s.start:
-                runs[-1][0].append(s.end)
+            x0, y0, x1, y1 = s.drawn
+            if runs and runs[-1][1] == s.style and runs[-1][0][-1] == (x0, y0):
+                runs[-1][0].append((x1, y1))
             else:
-                runs.append(([s.start, s.end], s.style))
+                runs.append(([(x0, y0), (x1, y1)], s.style))
         return runs
 
 
@@ -140,7 +158,7 @@ class PatternLayout:
     qoi_x: float
     level: str
     words: list[WordDrawing]
-    scale_max: float  # largest |influence| among the shown words (or the shared one given)
+    scale_max: float  # the influence drawn at full width (|q(x) − q(b)|, or the shared one given)
     readout_position: Optional[int] = None
 
     @property
@@ -172,6 +190,15 @@ class PatternLayout:
                     score = sum(c.score for c in _attention_step(d.word, s.end[1] - 1).chosen
                                 if c.position == int(s.end[0]))
                 self._node(found, s.end).scores.append((d.position, score))
+        for d in self.words:
+            # a head edge may start at a kept node of the embedding level that no route of
+            # the layer below entered (top_k > 1): still a node of the picture
+            for s in d.segments:
+                if s.start not in found and s.start[1] > X_ROW:
+                    step = d.word.embedding.steps[s.start[1] - 1]
+                    p = int(s.start[0])
+                    score = step.scores[p] if p < len(step.scores) else float("nan")
+                    self._node(found, s.start).scores.append((d.position, score))
         return sorted(found.values(), key=lambda n: (n.row, n.x))
 
     def _node(self, found: dict, key: tuple[float, int]) -> NodeInfo:
@@ -230,12 +257,228 @@ def layout(explanation: Explanation, selected: Optional[Iterable[int]] = None, l
     words = [word_drawing(w, explanation.num_layers, q_x, drawn) for w in explanation.words
              if keep is None or w.position in keep]
     if scale_max is None:
-        scale_max = max((abs(d.influence) for d in words), default=0.0)
+        scale_max = width_reference(explanation)
+    assign_lanes(words)
     return PatternLayout(tokens=list(explanation.tokens), num_layers=explanation.num_layers, qoi_x=q_x,
                          level=drawn, words=words, scale_max=scale_max,
                          readout_position=explanation.readout_position)
 
 
 def influence_max(explanations: Sequence[Explanation], level: str = "attention") -> float:
-    """The largest pattern influence over several explanations: a shared width scale."""
+    """The largest pattern influence over several explanations."""
     return max((abs(d.influence) for e in explanations for d in layout(e, level=level).words), default=0.0)
+
+
+# -- lanes: patterns sharing a node run side by side -----------------------------------------
+LANE_SPACING = 0.07  # columns between two neighbouring lanes
+LANE_SPREAD = 0.36  # at most this many columns for all the lanes of one node
+
+
+def lane_offsets(count: int) -> list[float]:
+    """Offsets (columns) of ``count`` lanes, centred on the node."""
+    if count <= 1:
+        return [0.0] * count
+    step = min(LANE_SPACING, LANE_SPREAD / (count - 1))
+    return [(i - (count - 1) / 2) * step for i in range(count)]
+
+
+def assign_lanes(words: list[WordDrawing]) -> None:
+    """Give every word passing through a node its own lane there (in source-position
+    order), and set each segment's end offsets from its two nodes' lanes."""
+    through: dict[tuple[float, int], list[int]] = {}
+    for d in words:
+        for s in d.segments:
+            for node in (s.start, s.end):
+                users = through.setdefault(node, [])
+                if d.position not in users:
+                    users.append(d.position)
+    lane: dict[tuple[tuple[float, int], int], float] = {}
+    for node, users in through.items():
+        for p, off in zip(sorted(users), lane_offsets(len(users))):
+            lane[(node, p)] = off
+    for d in words:
+        d.segments = [Segment(s.word, s.x0, s.y0, s.x1, s.y1, s.style, s.route, s.score,
+                              lane[(s.start, d.position)], lane[(s.end, d.position)]) for s in d.segments]
+
+
+# -- token labels -------------------------------------------------------------------------------
+TOKEN_FONT_PX = 13
+TOKEN_GAP_PX = 8  # at least this much space between two token texts on one row
+MIN_COL_PX = 40
+MAX_SINGLE_ROW_COL_PX = 72  # above this, stagger on two rows instead of widening further
+MAX_TOKEN_CHARS = 14
+
+
+@dataclass
+class TokenRows:
+    """How the tokens are written under the grid: ``texts`` (long ones truncated, the
+    full token is in the grid node's tooltip), ``rows`` (0: first line, 1: second) and
+    the column width ``col_px`` that keeps every pair of texts on one line apart."""
+
+    texts: list[str]
+    rows: list[int]
+    col_px: float
+
+    @property
+    def num_rows(self) -> int:
+        return max(self.rows, default=0) + 1
+
+
+def token_rows(tokens: Sequence[str], font_px: float = TOKEN_FONT_PX, min_col_px: float = MIN_COL_PX,
+               max_single_row_col_px: float = MAX_SINGLE_ROW_COL_PX) -> TokenRows:
+    """Token texts on one line when columns of at most ``max_single_row_col_px`` hold
+    them, else staggered on two lines (0: always two, the compact layout)."""
+    texts = [truncate(t, MAX_TOKEN_CHARS) for t in tokens]
+    widths = [text_width(t, font_px) for t in texts]
+    single = max(((a + b) / 2 + TOKEN_GAP_PX for a, b in zip(widths, widths[1:])), default=0.0)
+    if single <= max(min_col_px, max_single_row_col_px):
+        return TokenRows(texts, [0] * len(texts), max(min_col_px, single))
+    # even positions on the first line, odd on the second: neighbours on a line are 2 columns apart
+    double = max(((a + b) / 2 + TOKEN_GAP_PX) / 2 for a, b in zip(widths, widths[2:])) if len(widths) > 2 else 0.0
+    return TokenRows(texts, [i % 2 for i in range(len(texts))], max(min_col_px, double, single / 2))
+
+
+# -- head labels -------------------------------------------------------------------------------
+HEAD_FONT_PX = 11
+HEAD_HEIGHT_PX = 13
+HEAD_PAD_PX = 3  # between a label and its edge, and between two labels
+_ALONG = (0.5, 0.35, 0.65, 0.2, 0.8, 0.12, 0.88)
+_ALONG_PATIENT = _ALONG + (0.27, 0.42, 0.58, 0.73, 0.05, 0.95)
+
+
+@dataclass
+class HeadLabel:
+    """One label per head route into a node: ``text`` centred at ``(x, y)`` (data units)
+    beside the edge ``segment``; ``width_px``/``height_px`` its estimated box."""
+
+    x: float
+    y: float
+    text: str
+    layer: int
+    position: int  # the node the route enters
+    route: Route
+    words: list[int]  # source positions whose patterns take this route
+    width_px: float
+    height_px: float = HEAD_HEIGHT_PX
+
+
+def head_routes(lay: "PatternLayout") -> dict[tuple[int, int, Route], list[tuple[WordDrawing, Segment]]]:
+    """Head edges grouped by the route they draw: ``(row, target position, head)``."""
+    groups: dict[tuple[int, int, Route], list[tuple[WordDrawing, Segment]]] = {}
+    for d in lay.words:
+        for s in d.segments:
+            if s.route is not None and s.route != SKIP:
+                groups.setdefault((s.y1, int(s.x1), s.route), []).append((d, s))
+    return groups
+
+
+def place_head_labels(lay: "PatternLayout", col_px: float, row_px: float) -> list[HeadLabel]:
+    """Place one label per head route (several words taking the same head into the same
+    node share it) so that no two labels overlap and none covers a column other than its
+    edge's own two. Candidates are points along the edge near the node it enters (the
+    most vertical edge first), the text beside the line, right then left. When a node's
+    routes do not all find a free spot, the node gets one label listing its heads
+    ("H0·3") beside any of its entering edges; a node with no free spot even for that
+    gets no label (its edges' tooltips still name the heads) rather than a label drawn
+    over another one."""
+    placed = _LabelIndex(col_px, row_px)
+    columns = range(len(lay.tokens))
+    by_node: dict[tuple[int, int], list[tuple[Route, list[tuple[WordDrawing, Segment]]]]] = {}
+    for (row, target, route), edges in head_routes(lay).items():
+        by_node.setdefault((row, target), []).append((route, edges))
+    for (row, target), routes in sorted(by_node.items()):
+        routes.sort(key=lambda r: (str(type(r[0])), r[0]))
+        tentative: list[HeadLabel] = []
+        for route, edges in routes:
+            spot = _free_spot(route_label(route), row, target, route, edges, placed, col_px, row_px, columns)
+            if spot is None:
+                break
+            tentative.append(spot)
+            placed.add(spot)
+        if len(tentative) == len(routes):
+            continue
+        for spot in tentative:
+            placed.remove(spot)
+        every = [e for _, edges in routes for e in edges]
+        text = "H" + "·".join(str(r) for r, _ in routes)
+        spot = _free_spot(text, row, target, "heads", every, placed, col_px, row_px, columns, patient=True)
+        if spot is not None:
+            placed.add(spot)
+    return placed.labels
+
+
+class _LabelIndex:
+    """Placed labels in a grid of 32 × 16 px cells: a new label is only checked against
+    the labels in the cells its box (plus the spacing) covers."""
+
+    CELL = (32.0, 16.0)
+
+    def __init__(self, col_px: float, row_px: float):
+        self.col_px, self.row_px = col_px, row_px
+        self.labels: list[HeadLabel] = []
+        self.cells: dict[tuple[int, int], list[HeadLabel]] = {}
+
+    def _keys(self, label: HeadLabel):
+        cx, cy = label.x * self.col_px, label.y * self.row_px
+        hw, hh = label.width_px / 2 + HEAD_PAD_PX / 2 + 1, label.height_px / 2 + 1
+        for i in range(int((cx - hw) // self.CELL[0]), int((cx + hw) // self.CELL[0]) + 1):
+            for j in range(int((cy - hh) // self.CELL[1]), int((cy + hh) // self.CELL[1]) + 1):
+                yield (i, j)
+
+    def add(self, label: HeadLabel) -> None:
+        self.labels.append(label)
+        for key in self._keys(label):
+            self.cells.setdefault(key, []).append(label)
+
+    def remove(self, label: HeadLabel) -> None:
+        self.labels.remove(label)
+        for key in self._keys(label):
+            self.cells[key].remove(label)
+
+    def hits(self, label: HeadLabel) -> bool:
+        return any(_overlap(label, other, self.col_px, self.row_px)
+                   for key in self._keys(label) for other in self.cells.get(key, ()))
+
+
+def _free_spot(text: str, row: int, target: int, route, edges, placed: "_LabelIndex", col_px: float,
+               row_px: float, columns, patient: bool = False) -> Optional[HeadLabel]:
+    w = text_width(text, HEAD_FONT_PX, bold=True)
+    words = sorted({e[0].position for e in edges})
+    # the edge to label: the most vertical one (its own column), then the nearest source
+    ordered = sorted(edges, key=lambda e: (abs(e[1].x1 - e[1].x0), e[0].position))
+    for d, s in (ordered if patient else ordered[:1]):
+        x0, y0, x1, y1 = s.drawn
+        own = {int(s.x0), int(s.x1)}
+        dx = abs(s.x1 - s.x0)
+        # on a sideways edge the label sits within half a column of the node it enters
+        if dx == 0:
+            along = _ALONG_PATIENT if patient else _ALONG
+        else:
+            along = tuple(1 - f / dx for f in ((0.3, 0.2, 0.4, 0.12, 0.45, 0.06) if patient else (0.3, 0.2, 0.4)))
+        for t in along:
+            px, py = x0 + (x1 - x0) * t, y0 + (y1 - y0) * t
+            for side in (1, -1):
+                cx = px + side * (w / 2 + HEAD_PAD_PX) / col_px
+                label = HeadLabel(cx, py, text, row - 1, target, route, words, w)
+                if _covers_other_column(label, col_px, own, columns):
+                    continue
+                if placed.hits(label):
+                    continue
+                return label
+    return None
+
+
+ROW_LABEL_EDGE = -0.6  # columns: the row names (h⁰, h¹, …) end left of this
+
+
+def _covers_other_column(label: HeadLabel, col_px: float, own: set[int], columns) -> bool:
+    """True when the label would cover a third column, or reach into the row names."""
+    half = label.width_px / 2 / col_px
+    lo, hi = label.x - half, label.x + half
+    return lo < ROW_LABEL_EDGE or any(lo <= c <= hi for c in columns if c not in own)
+
+
+def _overlap(a: HeadLabel, b: HeadLabel, col_px: float, row_px: float) -> bool:
+    dx = abs(a.x - b.x) * col_px
+    dy = abs(a.y - b.y) * row_px
+    return dx < (a.width_px + b.width_px) / 2 + HEAD_PAD_PX and dy < (a.height_px + b.height_px) / 2 + 1

@@ -5,6 +5,12 @@ at a glance (the paper's concentration).
 
 Words not computed yet (streaming) have zero-height bars; the attention series is left
 out when the results have no attention level.
+
+Readable at 40 words: the x labels are written vertically (so their boxes never meet at
+the column pitch) with a bottom margin as tall as the longest label (never clipped), and
+the figure keeps at least :data:`MIN_BAR_PX` per word, scrolling sideways in its box
+instead of squeezing. One colour meaning: the series are grey shades (hue means the
+sign of an influence in every view, see :mod:`.style`).
 """
 
 from __future__ import annotations
@@ -19,10 +25,12 @@ import traitlets
 from bqplot import Axis, Bars, Figure, LinearScale, OrdinalScale, Tooltip
 
 from ..results import Explanation, WordResult
-from .style import fmt
+from .style import SERIES_COLORS, SERIES_NAMES, fmt, text_width
 
-SERIES = ("total g_i", "embedding pattern I(π^e)", "attention pattern I(π^a)")
-SERIES_COLORS = ("#7f7f7f", "#4c72b0", "#dd8452")  # neutral: bar sign shows in its direction
+SERIES = SERIES_NAMES
+TICK_FONT_PX = 11
+MIN_BAR_PX = 28  # per word: a vertical label is ~14 px wide
+MARGIN = dict(top=10, left=70, right=10)
 
 
 def bar_label(position: int, token: str) -> str:
@@ -69,14 +77,16 @@ class InfluenceBars(widgets.VBox):
         self.bars = Bars(x=[], y=[], scales={"x": self.x_scale, "y": self.y_scale}, type="grouped",
                          colors=list(SERIES_COLORS), labels=list(SERIES[:2]), display_legend=False,
                          tooltip=Tooltip(fields=["x", "y"], formats=["", ".3g"]))
-        x_axis = Axis(scale=self.x_scale, tick_rotate=-35, tick_style={"font-size": "11px"})
+        self.x_axis = Axis(scale=self.x_scale, tick_rotate=-90, tick_style={"font-size": f"{TICK_FONT_PX}px"})
         y_axis = Axis(scale=self.y_scale, side="left", tick_format=".2~g")
-        self.figure = Figure(marks=[self.bars], axes=[x_axis, y_axis], animation_duration=0,
-                             fig_margin=dict(top=10, bottom=60, left=70, right=10),
-                             layout=widgets.Layout(width="100%", height=height))
+        self._plot_height = int(float(str(height).rstrip("px")))
+        self.figure = Figure(marks=[self.bars], axes=[self.x_axis, y_axis], animation_duration=0,
+                             fig_margin=dict(MARGIN, bottom=60), layout=widgets.Layout(width="100%", height=height))
         self.figure.add_class("ipyinfluence-bars-figure")
+        self.scroller = widgets.Box([self.figure], layout=widgets.Layout(width="100%", overflow="auto hidden"))
+        self.scroller.add_class("ipyinfluence-bars-scroll")
         self.caption = widgets.HTML()
-        super().__init__([self.caption, self.figure], **kwargs)
+        super().__init__([self.caption, self.scroller], **kwargs)
         self.add_class("ipyinfluence-bars")
         if explanation is not None:
             self.set_explanation(explanation)
@@ -107,6 +117,17 @@ class InfluenceBars(widgets.VBox):
         with self._lock:
             self._redraw()
 
+    def _fit_size(self, labels: list[str]) -> None:
+        """At least MIN_BAR_PX per word (the box scrolls when the page is narrower) and a
+        bottom margin that holds the longest vertical label."""
+        bottom = round(max((text_width(t, TICK_FONT_PX) for t in labels), default=20) + 16)
+        width = round(MIN_BAR_PX * max(1, len(labels)) + MARGIN["left"] + MARGIN["right"])
+        with self.figure.hold_sync():
+            if self.figure.fig_margin.get("bottom") != bottom:
+                self.figure.fig_margin = dict(MARGIN, bottom=bottom)
+            self.figure.layout.min_width = f"{width}px"
+            self.figure.layout.height = f"{self._plot_height - 60 + bottom}px"
+
     def _redraw(self) -> None:
         expl = self.explanation
         if expl is None:
@@ -115,6 +136,7 @@ class InfluenceBars(widgets.VBox):
             self.caption.value = ""
             return
         labels, values, names = bar_values(expl)
+        self._fit_size(labels)
         with self.bars.hold_sync():
             self.bars.x = labels
             self.bars.y = values

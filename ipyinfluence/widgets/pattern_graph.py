@@ -15,6 +15,14 @@ mark per word, each holding that word's 2-point segments) and ``Label`` (tokens,
 head numbers). Hovering a node or an edge's midpoint shows its influence (the points'
 ``names`` feed a ``Tooltip``); clicking a node fills :attr:`detail` with the candidate
 scores GPR chose among at that layer. Every redraw is batched with ``hold_sync``.
+
+Readable at 40 tokens and ``top_k > 1``: the figure never squeezes a column below the
+width its token texts need (:func:`~.geometry.token_rows`, at least 40 px; texts staggered
+on two lines when neighbours would touch) and scrolls horizontally inside its box instead;
+patterns through a shared node run in lanes; head labels are placed one per route beside
+their own edge, never over another label or a third column
+(:func:`~.geometry.place_head_labels`). Widths are shares of ``|q(x) − q(b)|``
+(comparable across methods and runs), with the scale drawn in the legend.
 """
 
 from __future__ import annotations
@@ -30,16 +38,38 @@ from bqplot import Figure, Label, Lines, LinearScale, Scatter, Tooltip
 
 from ..results import SKIP, Explanation, WordResult
 from .details import node_details
-from .geometry import LEVELS, PatternLayout, Segment, WordDrawing, layout, qoi_row, row_labels
 from .escape import error_html, esc
-from .style import GRID_COLOR, NODE_COLOR, PALETTES, TEXT_COLOR, fmt, line_width, route_label, sign_color
+from .geometry import (HEAD_FONT_PX, LEVELS, TOKEN_FONT_PX, PatternLayout, Segment, TokenRows, WordDrawing,
+                       layout, place_head_labels, qoi_row, row_labels, token_rows)
+from .style import (GRID_COLOR, NODE_COLOR, PALETTES, TEXT_COLOR, fmt, line_width, sign_color, sign_legend_html,
+                    width_legend_html)
 
-TOKEN_ROW_Y = -0.6  # token text sits under the x row
+TOKEN_ROW_Y = -0.45  # the first line of token texts sits under the x row
+TOKEN_LINE = 0.36  # rows between two lines of token texts
 ROW_LABEL_X = -0.75  # row names sit left of column 0
+MARGIN = dict(top=12, bottom=8, left=12, right=12)
+
+
+def row_px_for(num_layers: int) -> float:
+    """Pixels per layer row: roomy for small models, at least 34 px for deep ones."""
+    return max(34.0, min(60.0, 440.0 / (num_layers + 4)))
+
+
+def y_range(num_layers: int, token_lines: int) -> tuple[float, float]:
+    return TOKEN_ROW_Y - TOKEN_LINE * (token_lines - 1) - 0.4, qoi_row(num_layers) + 0.45
+
+
+def figure_size(num_tokens: int, num_layers: int, rows: TokenRows) -> tuple[float, float, float]:
+    """``(width_px, height_px, row_px)`` of a graph that gives every column ``rows.col_px``."""
+    row_px = row_px_for(num_layers)
+    lo, hi = y_range(num_layers, rows.num_rows)
+    width = rows.col_px * (num_tokens + 0.75) + MARGIN["left"] + MARGIN["right"]
+    height = row_px * (hi - lo) + MARGIN["top"] + MARGIN["bottom"]
+    return round(width), round(height), row_px
 
 
 def _segments_xy(segments: list[Segment]) -> tuple[np.ndarray, np.ndarray]:
-    x = np.array([[s.x0, s.x1] for s in segments], dtype=float).reshape(-1, 2)
+    x = np.array([[s.drawn[0], s.drawn[2]] for s in segments], dtype=float).reshape(-1, 2)
     y = np.array([[s.y0, s.y1] for s in segments], dtype=float).reshape(-1, 2)
     return x, y
 
@@ -60,7 +90,13 @@ class PatternGraph(widgets.VBox):
     "embedding" | "attention"; attention falls back to embedding when the results lack
     it), ``palette`` ("paper" | "colorblind"), ``selected``, ``detail`` (HTML of the
     last clicked node). ``scales``/``scale_max`` let several graphs share axes and the
-    width scale (see :class:`CompareView`).
+    width scale (see :class:`CompareView`); ``scale_max`` None draws widths as shares of
+    the explanation's own ``|q(x) − q(b)|``. ``height`` None sizes the figure from the
+    model's depth (the fixed default never resizes a drawn figure, which would redraw
+    every line once more); the width always follows the tokens (``min_col_px`` per column at
+    least), scrolling horizontally when the page is narrower; ``compact=True`` writes the
+    tokens on two lines so columns can be narrower (fewer head labels fit: the rest are
+    merged per node or left to the tooltips).
     """
 
     level = traitlets.Unicode("attention")
@@ -71,7 +107,14 @@ class PatternGraph(widgets.VBox):
 
     def __init__(self, explanation: Optional[Explanation] = None, *, level: str = "attention",
                  palette: str = "paper", selected: Optional[Iterable[int]] = None, scales: Optional[dict] = None,
-                 scale_max: Optional[float] = None, height: str = "430px", **kwargs):
+                 scale_max: Optional[float] = None, height: Optional[str] = "430px", min_col_px: float = 40.0,
+                 compact: bool = False, **kwargs):
+        self._height = height
+        self.compact = compact  # token texts always on two lines: narrower columns (a 40-token page)
+        self.min_col_px = float(min_col_px)
+        self.token_layout: Optional[TokenRows] = None
+        self.head_placements = []
+        self.row_px = 50.0
         self._own_scales = scales is None
         self.scales = scales or {"x": LinearScale(min=-1.0, max=1.0), "y": LinearScale(min=-1.0, max=1.0)}
         self.explanation: Optional[Explanation] = None
@@ -81,30 +124,33 @@ class PatternGraph(widgets.VBox):
         self._lock = threading.RLock()  # a background run and a chip click may redraw at once
         sc = self.scales
         self.grid = Scatter(x=[], y=[], scales=sc, colors=[GRID_COLOR], default_size=28, names=[],
-                            names_unique=False, display_names=False, tooltip=Tooltip(fields=["name"]))
+                            names_unique=False, display_names=False,
+                            tooltip=Tooltip(fields=["name"], show_labels=False))
         self.edge_handles = Scatter(x=[], y=[], scales=sc, colors=[NODE_COLOR], default_size=14, names=[],
                                     names_unique=False, display_names=False, opacities=[0.55],
-                                    tooltip=Tooltip(fields=["name"]))
+                                    tooltip=Tooltip(fields=["name"], show_labels=False))
         self.nodes = Scatter(x=[], y=[], scales=sc, colors=[NODE_COLOR], default_size=48, names=[],
                              names_unique=False, display_names=False, stroke="white",
-                             tooltip=Tooltip(fields=["name"]))
-        self.head_labels = Label(x=[], y=[], text=[], scales=sc, colors=[TEXT_COLOR], default_size=11,
-                                 font_weight="bold", align="start", x_offset=4, y_offset=-2, apply_clip=False)
-        self.token_labels = Label(x=[], y=[], text=[], scales=sc, colors=[TEXT_COLOR], default_size=13,
+                             tooltip=Tooltip(fields=["name"], show_labels=False))
+        self.head_labels = Label(x=[], y=[], text=[], scales=sc, colors=[TEXT_COLOR], default_size=HEAD_FONT_PX,
+                                 font_weight="bold", align="middle", y_offset=4, apply_clip=False)
+        self.token_labels = Label(x=[], y=[], text=[], scales=sc, colors=[TEXT_COLOR], default_size=TOKEN_FONT_PX,
                                   font_weight="normal", align="middle", apply_clip=False)
         self.row_labels = Label(x=[], y=[], text=[], scales=sc, colors=[TEXT_COLOR], default_size=12,
                                 font_weight="normal", align="end", y_offset=4, apply_clip=False)
         self.grid.on_element_click(self._on_grid_click)
         self.nodes.on_element_click(self._on_node_click)
-        self.figure = Figure(marks=[], fig_margin=dict(top=12, bottom=8, left=12, right=12),
-                             padding_x=0, padding_y=0, animation_duration=0,
-                             layout=widgets.Layout(width="100%", height=height))
+        self.figure = Figure(marks=[], fig_margin=dict(MARGIN), padding_x=0, padding_y=0, animation_duration=0,
+                             layout=widgets.Layout(width="100%", height=height or "430px"))
         self.figure.add_class("ipyinfluence-graph-figure")
+        # the figure keeps its columns wide enough and scrolls sideways in this box
+        self.scroller = widgets.Box([self.figure], layout=widgets.Layout(width="100%", overflow="auto hidden"))
+        self.scroller.add_class("ipyinfluence-graph-scroll")
         self.legend = widgets.HTML()
         self.legend.add_class("ipyinfluence-graph-legend")
         self.detail_panel = widgets.HTML("<i>Click a node to see the scores GPR chose among at that layer.</i>")
         self.detail_panel.add_class("ipyinfluence-detail")
-        super().__init__([self.legend, self.figure, self.detail_panel], **kwargs)
+        super().__init__([self.legend, self.scroller, self.detail_panel], **kwargs)
         self.add_class("ipyinfluence-graph")
         self.level, self.palette, self.scale_max = level, palette, scale_max
         self.selected = None if selected is None else [int(p) for p in selected]
@@ -156,13 +202,32 @@ class PatternGraph(widgets.VBox):
             raise traitlets.TraitError(f"palette must be one of {sorted(PALETTES)}; got {change['new']!r}.")
         self.redraw()
 
-    def fit_scales(self, num_tokens: int, num_layers: int) -> None:
+    def fit_scales(self, num_tokens: int, num_layers: int, token_lines: int = 2) -> None:
         """Set the axes to show ``num_tokens`` columns and ``num_layers`` layers."""
         with ExitStack() as stack:
             for s in self.scales.values():
                 stack.enter_context(s.hold_sync())
             self.scales["x"].min, self.scales["x"].max = -1.25, num_tokens - 0.5
-            self.scales["y"].min, self.scales["y"].max = TOKEN_ROW_Y - 0.5, qoi_row(num_layers) + 0.45
+            self.scales["y"].min, self.scales["y"].max = y_range(num_layers, token_lines)
+
+    def fit_size(self, num_tokens: int, num_layers: int, rows: TokenRows) -> None:
+        """Size the figure so every column gets ``rows.col_px`` (scrolling when wider
+        than the page) and every layer row ``row_px`` (from the scales' ranges, which
+        :class:`CompareView` may share between graphs)."""
+        xs, ys = self.scales["x"], self.scales["y"]
+        columns = (xs.max - xs.min) if xs.max is not None and xs.min is not None else num_tokens + 0.75
+        lo, hi = (ys.min, ys.max) if ys.max is not None and ys.min is not None else y_range(num_layers, rows.num_rows)
+        width = round(rows.col_px * columns + MARGIN["left"] + MARGIN["right"])
+        if self._height is not None:
+            height = int(float(str(self._height).rstrip("px")))
+            self.row_px = (height - MARGIN["top"] - MARGIN["bottom"]) / (hi - lo)
+        else:
+            self.row_px = row_px_for(num_layers)
+            height = round(self.row_px * (hi - lo) + MARGIN["top"] + MARGIN["bottom"])
+        lay = self.figure.layout
+        if lay.min_width != f"{width}px" or lay.height != f"{height}px":
+            with lay.hold_sync():
+                lay.min_width, lay.height = f"{width}px", f"{height}px"
 
     def redraw(self) -> None:
         with self._lock:
@@ -182,20 +247,24 @@ class PatternGraph(widgets.VBox):
         with ExitStack() as stack:
             for m in fixed:
                 stack.enter_context(m.hold_sync())
+            rows = token_rows(expl.tokens, min_col_px=26 if self.compact else self.min_col_px,
+                              **({"max_single_row_col_px": 0} if self.compact else {}))
+            self.token_layout = rows
             if self._own_scales:
-                self.fit_scales(len(expl.tokens), expl.num_layers)
+                self.fit_scales(len(expl.tokens), expl.num_layers, rows.num_rows)
+            self.fit_size(len(expl.tokens), expl.num_layers, rows)
             grid = lay.grid()
             self.grid.x = [p[0] for p in grid]
             self.grid.y = [p[1] for p in grid]
             self.grid.names = [self._grid_name(x, r, labels, lay) for x, r in grid]
             self.token_labels.x = list(range(len(expl.tokens)))
-            self.token_labels.y = [TOKEN_ROW_Y] * len(expl.tokens)
-            self.token_labels.text = list(expl.tokens)
+            self.token_labels.y = [TOKEN_ROW_Y - TOKEN_LINE * r for r in rows.rows]
+            self.token_labels.text = rows.texts
             self.row_labels.x = [ROW_LABEL_X] * len(labels)
             self.row_labels.y = list(range(len(labels)))
             self.row_labels.text = labels
             word_marks = self._draw_words(lay, stack)
-            self._draw_handles(lay, labels)
+            self._draw_handles(lay, labels, rows.col_px)
             self._draw_nodes(lay, labels)
         shown = [self.grid] + word_marks + [self.edge_handles, self.nodes]
         if len(self.head_labels.text):
@@ -232,24 +301,24 @@ class PatternGraph(widgets.VBox):
                     marks.append(mark)
         return marks
 
-    def _draw_handles(self, lay: PatternLayout, labels: list[str]) -> None:
+    def _draw_handles(self, lay: PatternLayout, labels: list[str], col_px: float) -> None:
         xs, ys, names, colors = [], [], [], []
-        hx, hy, htext, hcolors = [], [], [], []
         for d in lay.words:
             color = sign_color(d.sign, self.palette)
             for s in d.segments:
-                mx, my = s.midpoint
-                xs.append(mx), ys.append(my), colors.append(color)
+                x0, y0, x1, y1 = s.drawn
+                xs.append((x0 + x1) / 2), ys.append((y0 + y1) / 2), colors.append(color)
                 names.append(_edge_text(d, s, labels, lay.tokens))
-                if s.route is not None and s.route != SKIP:
-                    # dark text: in the line's own colour it vanishes into the line
-                    hx.append(mx), hy.append(my), htext.append(route_label(s.route)), hcolors.append(TEXT_COLOR)
         self.edge_handles.x, self.edge_handles.y = xs, ys
         self.edge_handles.names = names
         self.edge_handles.colors = colors or [NODE_COLOR]
-        self.head_labels.x, self.head_labels.y = hx, hy
-        self.head_labels.text = htext
-        self.head_labels.colors = hcolors or [TEXT_COLOR]
+        # one label per head route, beside its own edge (dark text: in the line's colour it
+        # would vanish into the line)
+        self.head_placements = place_head_labels(lay, col_px, self.row_px)
+        self.head_labels.x = [h.x for h in self.head_placements]
+        self.head_labels.y = [h.y for h in self.head_placements]
+        self.head_labels.text = [h.text for h in self.head_placements]
+        self.head_labels.colors = [TEXT_COLOR]
 
     def _draw_nodes(self, lay: PatternLayout, labels: list[str]) -> None:
         nodes = lay.nodes()
@@ -265,9 +334,7 @@ class PatternGraph(widgets.VBox):
         self._node_keys = [(n.row, n.position) for n in nodes]
 
     def _draw_legend(self) -> None:
-        colors = PALETTES.get(self.palette, PALETTES["paper"])
-        pos = f"<span style='color:{colors['positive']};font-weight:bold'>━ positive</span>"
-        neg = f"<span style='color:{colors['negative']};font-weight:bold'>━ negative</span>"
+        signs = sign_legend_html(self.palette if self.palette in PALETTES else "paper")
         lay = self.layout_data
         if lay is None:
             self.legend.value = "<i>No explanation yet.</i>"
@@ -278,9 +345,9 @@ class PatternGraph(widgets.VBox):
         note = ""
         if self.level == "attention" and level == "embedding":
             note = " (these results have no attention level: run with level='attention')"
-        self.legend.value = (f"<b>{level.capitalize()}-level patterns</b>{note}: {pos} {neg} influence, "
-                             f"width ∝ |I(π)| (max {fmt(lay.scale_max)}){extra}. "
-                             f"QoI: {esc(self.explanation.qoi)}")
+        self.legend.value = (f"<b>{level.capitalize()}-level patterns</b>{note}: {signs}{extra}. "
+                             f"QoI: {esc(self.explanation.qoi)}<br><small>"
+                             f"{width_legend_html(lay.scale_max)}</small>")
 
     # -- clicks -----------------------------------------------------------------
     # A click handler runs inside the kernel's message loop: an error there would only

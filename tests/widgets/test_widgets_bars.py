@@ -33,3 +33,26 @@ def test_streaming_and_embedding_only(known):
     labels, values, names = bar_values(emb)
     assert values.shape == (2, 5) and len(names) == 2  # no attention series
     assert "ipyinfluence-bars" in b._dom_classes
+
+
+def test_labels_and_one_colour_meaning(known):
+    """Series are grey shades (hue means sign everywhere), names use unicode π^e, labels
+    are vertical with a bottom margin that holds the longest one, and 40 words keep
+    MIN_BAR_PX each (the box scrolls instead of squeezing)."""
+    from ipyinfluence.widgets.influence_bars import MIN_BAR_PX
+    from ipyinfluence.widgets.style import PALETTES, SERIES_COLORS, text_width
+
+    b = InfluenceBars(known)
+    assert list(b.bars.labels) == ["total gᵢ", "embedding pattern I(πᵉ)", "attention pattern I(πᵃ)"]
+    assert "π^" not in b.caption.value and "πᵉ" in b.caption.value
+    sign_colors = {c for p in PALETTES.values() for c in p.values()}
+    assert not set(SERIES_COLORS) & sign_colors
+    for c in SERIES_COLORS:  # achromatic
+        assert c[1:3] == c[3:5] == c[5:7]
+    assert b.x_axis.tick_rotate == -90
+    assert b.figure.fig_margin["bottom"] >= max(text_width(t, 11) for t in b.bars.x)
+    long = Explanation.from_dict({**known.to_dict(), "tokens": [f"tok{i}" for i in range(40)],
+                                  "sources": list(range(40))})
+    b.set_explanation(long)
+    assert int(b.figure.layout.min_width.rstrip("px")) >= 40 * MIN_BAR_PX
+    assert "auto" in b.scroller.layout.overflow

@@ -11,6 +11,7 @@ from ipyinfluence.widgets import CompareView
 
 def _scaled(known: Explanation, factor: float) -> Explanation:
     other = Explanation.from_dict(known.to_dict())
+    other.q_input = other.q_baseline + factor * (known.q_input - known.q_baseline)
     for w in other.words:
         w.total_influence *= factor
         w.embedding.influence *= factor
@@ -23,21 +24,33 @@ def test_shared_scales(known):
     view = CompareView([known, strong], titles=["weak", "strong"])
     g1, g2 = view.graphs
     assert g1.scales is g2.scales and view.bar_charts[0].y_scale is view.bar_charts[1].y_scale
-    assert g1.scale_max == g2.scale_max == pytest.approx(4 * 0.35)
+    assert g1.figure.layout.min_width == g2.figure.layout.min_width  # same columns, same width
+    # one width scale: the larger |q(x) − q(b)| of the two sentences
+    assert g1.scale_max == g2.scale_max == pytest.approx(4 * 0.8)
     # the same pattern is drawn thinner where it is weaker
     assert g1.word_lines[2]["solid"].stroke_width < g2.word_lines[2]["solid"].stroke_width
     assert view.bar_scale.max >= 4 * 0.5 and view.bar_scale.min <= 4 * -0.2
     assert "weak" in view.titles[0].value and "ipyinfluence-compare" in view._dom_classes
+    # the coloured sentences share one |g_i| scale: the weak sentence is paler
+    s1, s2 = view.sentences
+    assert s1.reference == s2.reference == pytest.approx(4 * 0.5)
+    assert s1.buttons[2].style.button_color != s2.buttons[2].style.button_color
+    # clicking a word shows that position's pattern in every graph
+    s2.buttons[4].click()
+    assert all([d.position for d in g.layout_data.words] == [4] for g in view.graphs)
+    assert s1.selected == s2.selected == 4
+    view.show_all_button.click()
+    assert all(len(g.layout_data.words) == 2 for g in view.graphs) and s1.selected is None
 
 
 def test_three_way_selection_and_options(known):
     view = CompareView(known, _scaled(known, 2.0), _scaled(known, -1.0), selected=[4])
     assert len(view.graphs) == 3
     assert all([d.position for d in g.layout_data.words] == [4] for g in view.graphs)
-    assert view.graphs[0].scale_max == pytest.approx(2 * 0.08)  # only the shown word counts
+    assert view.graphs[0].scale_max == pytest.approx(2 * 0.8)  # the largest |q(x) − q(b)|
     view.level = "embedding"
     assert all(g.drawn_level == "embedding" for g in view.graphs)
-    assert view.graphs[0].scale_max == pytest.approx(2 * 0.1)
+    assert view.graphs[0].scale_max == pytest.approx(2 * 0.8)
     view.palette = "colorblind"
     assert all(g.palette == "colorblind" for g in view.graphs)
     view.select_words(None)

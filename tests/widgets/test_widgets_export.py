@@ -85,3 +85,18 @@ def test_real_explanation_svg(mlm_result):
     assert len(_count(root, "polyline")) == len(mlm_result.words)
     n = len(mlm_result.tokens)
     assert len(_count(root, "circle", "grid-node")) == n * (mlm_result.num_layers + 2) + 1
+
+
+def test_exports_carry_a_legend_and_the_coloured_sentence(known):
+    root = ET.fromstring(to_svg(known, palette="colorblind"))
+    legend = [g for g in _count(root, "g") if g.get("class") == "legend"]
+    assert len(legend) == 1
+    strokes = {e.get("stroke") for e in legend[0].findall("s:line", NS)}
+    assert {PALETTES["colorblind"]["positive"], PALETTES["colorblind"]["negative"]} <= strokes
+    text = " ".join(t.text or "" for t in legend[0].findall("s:text", NS))
+    assert "q(x) − q(b)" in text and "0.8" in text  # the width scale: |q(x) − q(b)| = 0.8
+    widths = [float(e.get("stroke-width")) for e in legend[0].findall("s:line", NS) if e.get("data-share")]
+    assert widths == sorted(widths, reverse=True) and len(widths) == 5
+    page = to_html(known)
+    assert "ipyinfluence-sentence" in page and page.count("class='ipyinfluence-token'") == len(known.tokens)
+    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")

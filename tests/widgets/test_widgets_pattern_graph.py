@@ -8,20 +8,26 @@ from bqplot import Label, Lines, Scatter
 
 from ipyinfluence.results import Explanation
 from ipyinfluence.widgets import PatternGraph
+from ipyinfluence.widgets.geometry import LANE_SPACING
 from ipyinfluence.widgets.style import PALETTES
 
 
 def _segments(mark: Lines) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    """The drawn segments, snapped to their nodes (lanes move a line at most a third of a
+    column off its node, see geometry.assign_lanes)."""
     # bqplot squeezes a single segment's (1, 2) arrays to (2,): one line of two points
     x, y = np.asarray(mark.x).reshape(-1, 2), np.asarray(mark.y).reshape(-1, 2)
-    return [((float(x0), float(y0)), (float(x1), float(y1))) for (x0, x1), (y0, y1) in zip(x, y)]
+    assert np.all(np.abs(x - np.round(x)) <= 0.2)
+    return [((float(round(x0)), float(y0)), (float(round(x1)), float(y1))) for (x0, x1), (y0, y1) in zip(x, y)]
 
 
 def test_marks_match_known_attention_pattern(known):
     g = PatternGraph(known)
     solid, dashed = g.word_lines[2]["solid"], g.word_lines[2]["dashed"]
-    np.testing.assert_array_equal(solid.x, [[2, 2], [2, 3], [3, 3]])
-    np.testing.assert_array_equal(solid.y, [[0, 1], [2, 3], [3, 4]])
+    assert _segments(solid) == [((2, 0), (2, 1)), ((2, 2), (3, 3)), ((3, 3), (3, 4))]
+    # author and happy share h²[3] and the QoI: there they run in two lanes, author left
+    np.testing.assert_allclose(np.asarray(solid.x)[1:, 1], 3 - LANE_SPACING / 2)
+    np.testing.assert_allclose(np.asarray(g.word_lines[4]["solid"].x)[-1], 3 + LANE_SPACING / 2)
     assert _segments(dashed) == [((2, 1), (2, 2))]
     assert solid.line_style == "solid" and dashed.line_style == "dashed"
     assert solid.colors[0] == PALETTES["paper"]["positive"]
@@ -95,6 +101,10 @@ def test_palette_and_tooltips(known):
     assert any("head 3" in n and "+0.35" in n for n in g.edge_handles.names)
     assert any(n.startswith("h²[3]") and "author_2 +0.4" not in n and "+0.35" in n for n in g.nodes.names)
     assert "positive" in g.legend.value and "skip" in g.legend.value
+    # tooltips show the text only, no "name:" field prefix
+    assert all(m.tooltip.show_labels is False for m in (g.nodes, g.edge_handles, g.grid))
+    # the width scale is in the legend: |q(x) − q(b)| = 0.8 drawn at full width
+    assert "q(x) − q(b)| = 0.8" in g.legend.value
 
 
 def test_click_shows_candidate_scores(known):
