@@ -250,6 +250,20 @@ def _hub_reachable(timeout: float = 2.0) -> bool:
         socket.setdefaulttimeout(None)
 
 
+TINY_MODELS = {"tiny": "masked-lm", "tiny-mlm": "masked-lm", "tiny-classifier": "classification",
+               "tiny-encoder": "encoder"}
+
+
+def _tiny_by_name(name: str, device=None) -> InfluenceModel:
+    """``tiny`` / ``tiny-mlm`` / ``tiny-classifier`` / ``tiny-encoder``: a random model built in code."""
+    from .tiny import tiny_model
+
+    task = TINY_MODELS.get(name, "masked-lm")
+    m = tiny_model(task=task, device=device)
+    m.note = f"a tiny random {task} model built in code (its patterns mean nothing)."
+    return m
+
+
 def load_default_model(device=None, verbose: bool = True) -> InfluenceModel:
     """BERT-small (the paper's model) when cached or reachable, else offline all-MiniLM-L6-v2.
 
@@ -259,12 +273,8 @@ def load_default_model(device=None, verbose: bool = True) -> InfluenceModel:
     override = os.environ.get(MODEL_ENV)
     if override:
         if override.startswith("tiny"):
-            from .tiny import tiny_model
-
-            task = {"tiny": "masked-lm", "tiny-mlm": "masked-lm", "tiny-classifier": "classification",
-                    "tiny-encoder": "encoder"}.get(override, "masked-lm")
-            m = tiny_model(task=task, device=device)
-            m.note = f"{MODEL_ENV}={override}: a tiny random {task} model built in code (its patterns mean nothing)."
+            m = _tiny_by_name(override, device)
+            m.note = f"{MODEL_ENV}={override}: {m.note}"
         else:
             m = load_model(override, device=device)
             m.note = f"{MODEL_ENV}={override}"
@@ -307,7 +317,8 @@ def load_model(source=None, *, task: str | None = None, device=None, trust_remot
     """Load a BERT-family model for the engine.
 
     ``source``: None (the default model, see :func:`load_default_model`), a hub id, a local
-    folder, an :class:`InfluenceModel` (returned as is), or a ``(hf_model, tokenizer)`` pair.
+    folder, ``"tiny"`` / ``"tiny-mlm"`` / ``"tiny-classifier"`` / ``"tiny-encoder"`` (a random
+    model built in code, no download), an :class:`InfluenceModel` (returned as is), or a ``(hf_model, tokenizer)`` pair.
     ``task``: ``"masked-lm"``, ``"classification"`` or ``"encoder"``; inferred when None.
     ``device``: None picks CUDA when present.
     """
@@ -325,6 +336,8 @@ def load_model(source=None, *, task: str | None = None, device=None, trust_remot
         raise InputError(f"cannot load a model from {type(source).__name__}; pass a hub id, a folder or a pair.")
     source = str(source)
     local = Path(source).is_dir()
+    if source in TINY_MODELS and not local:
+        return _tiny_by_name(source, device)
     if source == OFFLINE_MODEL and not local:
         path = offline_model_path()
         if path is not None:

@@ -1,0 +1,96 @@
+"""What an Explorer run iterates over, and how it stays responsive.
+
+**Cancel** (issue 10, measured in Chromium by ``tests/browser/test_cancel_latency.py``):
+a Cancel click is a widget message that the kernel handles only when nothing blocks the
+handler that would read it. Two ways were measured:
+
+* *worker thread* — the Run button starts the run in a thread and returns, so the kernel
+  handles the Cancel click at once; the run stops after the current word;
+* *inline with UI polling* — the run stays in the caller's thread and processes pending
+  widget messages between words (PyPI ``jupyter-ui-poll``).
+
+Both stop within the 0.5 s asked for in JupyterLab (first and second run), Notebook 7 and
+Voila (numbers in the test's report and the README); the thread is the default for the
+*Run button* because it needs nothing from the kernel's internals (``jupyter-ui-poll``
+patches ipykernel's message handlers, which JupyterLab 4.6 + ipykernel 7 reroute through
+a subshell) and because polling cannot work inside a button handler: there is no cell
+running to replay deferred requests after, so the kernel would stall. Colab does not
+render widget updates sent from a thread, so there the button runs inline (Cancel then
+acts after the run). :meth:`Explorer.run` called in a cell runs inline and polls (it
+returns the explanation, and Cancel still works).
+
+**Redraws** are batched: every view records each word (``add_word``) and pushes the
+pending changes at most every :data:`~.views.REDRAW_INTERVAL_S` (``redraw``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from dataclasses import dataclass
+from typing import Callable, Iterator, Optional
+
+from ..explain import iter_explain
+from ..progressive import Update, iter_progressive
+from .colab import in_colab
+
+UI_EVENTS_PER_POLL = 20
+
+
+@dataclass
+class RunOptions:
+    text: str
+    qoi: object
+    steps: int
+    preview_steps: int
+    sources: Optional[list]
+    options: dict  # baseline, level, top_k, method
+
+
+def updates(model, run: RunOptions) -> Iterator[Update]:
+    """Every word of the run as an :class:`~ipyinfluence.progressive.Update`: preview words
+    first in progressive mode (``0 < preview_steps < steps``), then the exact ones.
+    One word per engine chunk (``max_batch=steps``), so Cancel waits for one word at most."""
+    kwargs = dict(steps=run.steps, sources=run.sources, max_batch=run.steps, **run.options)
+    if 0 < run.preview_steps < run.steps:
+        yield from iter_progressive(model, run.text, run.qoi, preview_steps=run.preview_steps, **kwargs)
+        return
+    stream = iter_explain(model, run.text, run.qoi, **kwargs)
+    for word in stream:
+        yield Update("final", word, stream.explanation)
+
+
+def button_runs_in_thread() -> bool:
+    """The Run button's default: a worker thread, except in Colab (see the module doc)."""
+    return not in_colab()
+
+
+def _executing_a_cell() -> bool:
+    """True in the main thread of an IPython kernel while it executes a cell (not while it
+    handles a widget message: polling there would stall the kernel)."""
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    try:
+        from IPython import get_ipython
+
+        kernel = getattr(get_ipython(), "kernel", None)
+        parent = kernel.get_parent() if kernel is not None else None
+    except Exception:  # noqa: BLE001 - no kernel, an old kernel: just don't poll
+        return False
+    return bool(parent) and parent.get("header", {}).get("msg_type") == "execute_request"
+
+
+@contextlib.contextmanager
+def ui_polling() -> Iterator[Callable[[], None]]:
+    """A function that handles pending widget messages (Cancel clicks) when called; does
+    nothing outside a cell's execution or without ``jupyter-ui-poll``."""
+    if not _executing_a_cell():
+        yield lambda: None
+        return
+    try:
+        from jupyter_ui_poll import ui_events
+    except ImportError:
+        yield lambda: None
+        return
+    with ui_events() as poll:
+        yield lambda: poll(UI_EVENTS_PER_POLL)
