@@ -403,21 +403,18 @@ class Explorer(widgets.VBox):
             elif outcome == "interrupted":
                 self.status = "Interrupted before the first word: the earlier results are unchanged."
             return
-        for view in self.views:
-            view.redraw()
         expl, done, total = self.explanation, self.words_done, self.words_total
         self.progress.finish(done, outcome)
-        if outcome == "done":
-            self.status = f"Done: {done} words in {seconds:.1f} s. {expl.qoi}: " \
-                          f"q(x) = {expl.q_input:+.3g}, q(baseline) = {expl.q_baseline:+.3g}."
-            self._dispatchers["done"](expl)
-        elif outcome == "cancelled":
-            self.status = f"Cancelled after {done} of {total} words; the words done stay."
-            self._dispatchers["cancel"](expl)
-        elif outcome == "interrupted":
-            self.status = f"Interrupted after {done} of {total} words; the words done stay."
-        else:
-            self.status = f"Error after {done} of {total} words; the words done stay."
+        self.status = {
+            "done": f"Done: {done} words in {seconds:.1f} s. {expl.qoi}: q(x) = {expl.q_input:+.3g}, "
+                    f"q(baseline) = {expl.q_baseline:+.3g}.",
+            "cancelled": f"Cancelled after {done} of {total} words; the words done stay.",
+            "interrupted": f"Interrupted after {done} of {total} words; the words done stay.",
+        }.get(outcome, f"Error after {done} of {total} words; the words done stay.")
+        for view in self.views:  # after the status: a person sees at once that the run stopped
+            view.redraw()
+        if outcome in ("done", "cancelled"):
+            self._dispatchers[outcome.replace("cancelled", "cancel")](expl)
 
     # -- which words ----------------------------------------------------------------------
     def _candidates(self):

@@ -1,23 +1,26 @@
 """What an Explorer run iterates over, and how it stays responsive.
 
-**Cancel** (issue 10, measured in Chromium by ``tests/browser/test_cancel_latency.py``):
-a Cancel click is a widget message that the kernel handles only when nothing blocks the
-handler that would read it. Two ways were measured:
+**Cancel** (issue 10). A Cancel click is a widget message; the kernel handles it only
+when nothing blocks the handler that reads it. The two ways out were measured in
+Chromium against JupyterLab 4.6 + ipykernel 7.4 (``tests/browser/test_explorer_cancel.py``
+and ``tests/artifacts/explorer-timings.json``):
 
-* *worker thread* — the Run button starts the run in a thread and returns, so the kernel
-  handles the Cancel click at once; the run stops after the current word;
-* *inline with UI polling* — the run stays in the caller's thread and processes pending
-  widget messages between words (PyPI ``jupyter-ui-poll``).
+* *worker thread*: the Run button starts the run in a thread and returns, so the kernel
+  handles the Cancel click at once; the run stops after the current word. Click →
+  "Cancelled" status: 0.3-0.5 s with ~0.25 s words, first and second run alike, in
+  JupyterLab, Notebook 7 and Voila.
+* *inline, processing UI events between words* (PyPI ``jupyter-ui-poll`` 1.1): on
+  ipykernel 7.4 it does nothing (the kernel has no ``do_one_iteration`` any more; the
+  wrapper swallows the error): 158 polls over 8 s handled no click, and in the browser
+  the Cancel click was handled only after all 52 words had run.
 
-Both stop within the 0.5 s asked for in JupyterLab (first and second run), Notebook 7 and
-Voila (numbers in the test's report and the README); the thread is the default for the
-*Run button* because it needs nothing from the kernel's internals (``jupyter-ui-poll``
-patches ipykernel's message handlers, which JupyterLab 4.6 + ipykernel 7 reroute through
-a subshell) and because polling cannot work inside a button handler: there is no cell
-running to replay deferred requests after, so the kernel would stall. Colab does not
-render widget updates sent from a thread, so there the button runs inline (Cancel then
-acts after the run). :meth:`Explorer.run` called in a cell runs inline and polls (it
-returns the explanation, and Cancel still works).
+So the Run button runs in a worker thread by default. Colab does not render widget
+updates sent from a thread, so there the button runs inline (Cancel then acts after the
+run). :meth:`Explorer.run` called in a cell runs inline and returns the explanation; it
+handles Cancel clicks between words where the kernel still allows it (ipykernel < 7,
+e.g. Colab, with ``jupyter-ui-poll`` installed), otherwise use the Run button to be able
+to cancel. Polling is never done inside a widget-message handler: with no cell running,
+``jupyter-ui-poll`` would defer the next cell forever.
 
 **Redraws** are batched: every view records each word (``add_word``) and pushes the
 pending changes at most every :data:`~.views.REDRAW_INTERVAL_S` (``redraw``).
@@ -80,11 +83,18 @@ def _executing_a_cell() -> bool:
     return bool(parent) and parent.get("header", {}).get("msg_type") == "execute_request"
 
 
+def _kernel_can_poll() -> bool:
+    """ipykernel < 7 (``Kernel.do_one_iteration``): where ``jupyter-ui-poll`` works."""
+    from IPython import get_ipython
+
+    return hasattr(getattr(get_ipython(), "kernel", None), "do_one_iteration")
+
+
 @contextlib.contextmanager
 def ui_polling() -> Iterator[Callable[[], None]]:
     """A function that handles pending widget messages (Cancel clicks) when called; does
-    nothing outside a cell's execution or without ``jupyter-ui-poll``."""
-    if not _executing_a_cell():
+    nothing outside a cell's execution, on ipykernel 7+ or without ``jupyter-ui-poll``."""
+    if not (_executing_a_cell() and _kernel_can_poll()):
         yield lambda: None
         return
     try:
