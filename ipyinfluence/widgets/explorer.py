@@ -345,7 +345,7 @@ class Explorer(widgets.VBox):
                 except StopIteration:
                     break
                 self._add_word(update)
-                if clock.due():
+                if clock.due(len(self._shown.words)):
                     self._redraw()
                 poll_ui()
             stream.close()
@@ -354,7 +354,8 @@ class Explorer(widgets.VBox):
         if self._cancel.is_set() and len(self.explanation.words) < self.words_total:
             self._finish("cancelled")
             return
-        self._show(self.explanation)  # progressive mode drew a copy: the result itself now
+        if self._shown is not self.explanation:  # progressive mode drew a copy: the result itself now
+            self._show(self.explanation)
         self._finish("done", time.perf_counter() - started)
 
     def _add_word(self, update) -> None:

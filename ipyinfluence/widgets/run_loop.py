@@ -23,7 +23,7 @@ to cancel. Polling is never done inside a widget-message handler: with no cell r
 ``jupyter-ui-poll`` would defer the next cell forever.
 
 **Redraws** are batched: every view records each word (``add_word``) and pushes the
-pending changes at most every :data:`~.views.REDRAW_INTERVAL_S` (``redraw``).
+pending changes (``redraw``) when :class:`~.views.RedrawClock` says so.
 """
 
 from __future__ import annotations

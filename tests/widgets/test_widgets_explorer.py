@@ -64,12 +64,13 @@ def test_run_streams_word_by_word(explorer, monkeypatch):
                                                                           if explorer.graph.explanation else 0),
                                                            draw()))
     # A clock that is due once only: every word after the first waits for the final redraw.
-    monkeypatch.setattr(explorer_module, "RedrawClock", lambda: RedrawClock(interval=float("inf")))
+    monkeypatch.setattr(explorer_module, "RedrawClock",
+                        lambda: RedrawClock(interval=float("inf"), max_wait=float("inf")))
     result = explorer.run()
     n = _sources(explorer)
     assert [s[1] for s in seen] == list(range(1, n + 1)) == [s[2] for s in seen]  # one word at a time
     # Batched: set up with the first word, drawn once after it, then once at the end (not per word).
-    assert redraws == [1, 1, n, n], redraws
+    assert redraws == [1, 1, n], redraws
     assert len(explorer.graph.layout_data.words) == n and explorer.progress.bar.value == n
     assert result.complete and done == [result] and explorer.explanation is result
     assert explorer.status.startswith("Done") and explorer.error == "" and not explorer.running
