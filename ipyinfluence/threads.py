@@ -55,10 +55,7 @@ def busy_cores() -> int:
 def _parse(value: Union[int, str, None], what: str) -> Optional[int]:
     if value is None or value == "" or value == "auto":
         return None
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        n = 0
+    n = value if isinstance(value, int) else int(value) if isinstance(value, str) and value.strip().isdigit() else 0
     if isinstance(value, bool) or n < 1:
         raise InputError(f"{what} must be a positive whole number of threads or 'auto'; got {value!r}.")
     return n
