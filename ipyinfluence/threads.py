@@ -8,7 +8,7 @@ interactive run therefore uses :func:`interactive_threads`:
 * ``threads=`` given (an int >= 1), or else the ``IPYINFLUENCE_THREADS`` environment
   variable: exactly that many;
 * otherwise ("auto"): the physical cores this process may use, less the cores other
-  processes keep busy (the 1-minute load average, rounded), at least 1 — and never more
+  processes keep busy (the machine's CPU use over 0.1 s, rounded), at least 1 — and never more
   than the caller's own ``torch.get_num_threads()`` (so ``OMP_NUM_THREADS`` or a
   ``torch.set_num_threads`` the user made still caps it).
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from typing import Iterator, Optional, Union
 
 import torch
@@ -44,8 +45,26 @@ def physical_cores() -> int:
     return max(1, min(usable, physical))
 
 
-def busy_cores() -> int:
-    """Cores other processes keep busy now: the 1-minute load average, rounded (0 if unknown)."""
+def _cpu_times() -> tuple[float, float]:
+    """(busy, total) CPU jiffies of the whole machine, from /proc/stat (Linux)."""
+    with open("/proc/stat") as f:
+        fields = [float(v) for v in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_cores(sample_s: float = 0.1) -> int:
+    """Cores other processes keep busy now, rounded: the machine's CPU use over
+    ``sample_s`` seconds (/proc/stat; this process waits meanwhile), else the 1-minute
+    load average, else 0."""
+    try:
+        busy0, total0 = _cpu_times()
+        time.sleep(sample_s)
+        busy1, total1 = _cpu_times()
+        share = (busy1 - busy0) / max(total1 - total0, 1e-9)
+        return int(round(share * (os.cpu_count() or 1)))
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         return int(round(os.getloadavg()[0]))
     except (AttributeError, OSError):
