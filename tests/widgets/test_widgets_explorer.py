@@ -19,6 +19,7 @@ STEPS = 3
 
 explorer_module = importlib.import_module("ipyinfluence.widgets.explorer")
 run_loop = importlib.import_module("ipyinfluence.widgets.run_loop")
+explorer_run = importlib.import_module("ipyinfluence.widgets.explorer_run")
 METHODS = importlib.import_module("ipyinfluence.explain").METHODS
 
 
@@ -64,7 +65,7 @@ def test_run_streams_word_by_word(explorer, monkeypatch):
                                                                           if explorer.graph.explanation else 0),
                                                            draw()))
     # A clock that is due once only: every word after the first waits for the final redraw.
-    monkeypatch.setattr(explorer_module, "RedrawClock",
+    monkeypatch.setattr(explorer_run, "RedrawClock",
                         lambda: RedrawClock(interval=float("inf"), max_wait=float("inf")))
     result = explorer.run()
     n = _sources(explorer)
