@@ -24,6 +24,7 @@ VOILA_PATH = "cancel/voila.ipynb"
 
 KERNEL_STATE = """
 import json
+explorer.wait(60)  # the status says "Cancelled" first; the worker then pushes the last redraw and ends
 print(json.dumps({"running": explorer.running, "words": len(explorer.explanation.words),
                   "total": explorer.words_total, "complete": explorer.explanation.complete}))
 """
