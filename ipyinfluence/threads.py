@@ -8,7 +8,7 @@ interactive run therefore uses :func:`interactive_threads`:
 * ``threads=`` given (an int >= 1), or else the ``IPYINFLUENCE_THREADS`` environment
   variable: exactly that many;
 * otherwise ("auto"): the physical cores this process may use, less the cores other
-  processes keep busy (the machine's CPU use over 0.1 s, rounded), at least 1 — and never more
+  processes keep busy (the machine's CPU use over 0.05 s, rounded), at least 1 — and never more
   than the caller's own ``torch.get_num_threads()`` (so ``OMP_NUM_THREADS`` or a
   ``torch.set_num_threads`` the user made still caps it).
 
@@ -53,7 +53,7 @@ def _cpu_times() -> tuple[float, float]:
     return sum(fields) - idle, sum(fields)
 
 
-def busy_cores(sample_s: float = 0.1) -> int:
+def busy_cores(sample_s: float = 0.05) -> int:
     """Cores other processes keep busy now, rounded: the machine's CPU use over
     ``sample_s`` seconds (/proc/stat; this process waits meanwhile), else the 1-minute
     load average, else 0."""
