@@ -30,6 +30,7 @@ from .methods import COMPARISON_METHOD_NAMES, comparison_patterns, check_method
 from .errors import InputError, OutOfMemoryError
 from .gpr import Prepared, attention_level, embedding_level, prepare
 from .integration import baseline_vectors
+from .mask_reading import warn_if_mask_unread
 from .quadrature import AUTO_STEPS, check_quadrature, check_steps, check_tolerance, path_points
 from .model import InfluenceModel, load_model
 from .qoi import BoundQoI, as_qoi
@@ -160,6 +161,7 @@ class ExplanationStream:
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
             raise InputError(f"top_k must be a positive integer (nodes kept per layer); got {top_k!r}.")
         bound: BoundQoI = as_qoi(qoi).bind(model, encoded)
+        warn_if_mask_unread(model, encoded, bound, stacklevel=4)  # a [MASK] the QoI ignores (issue 10)
         self.sources = resolve_sources(encoded.tokens, sources, bound.readout_position)
         self.encoded, self.bound, self.level, self.top_k = encoded, bound, level, top_k
         self.method = method

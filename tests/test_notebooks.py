@@ -138,11 +138,13 @@ def test_agreement_without_any_model_says_so_and_still_runs():
 
 # -- sentiment ----------------------------------------------------------------------------
 
-def test_sentiment_runs_on_a_random_classifier_labelled_meaningless():
-    nb = execute("sentiment.ipynb", "tiny", {})
+def test_sentiment_runs_on_a_random_classifier_labelled_meaningless(tmp_path):
+    # An empty home: no benchmarks/finetune_sst2.py folder; the hub is off (HF_HUB_OFFLINE).
+    nb = execute("sentiment.ipynb", "tiny", {"HOME": str(tmp_path)})
     assert_clean(nb)
     out = text_of(nb)
-    assert "random" in out.lower() and "meaningless" in out
+    assert "distilbert-base-uncased-finetuned-sst-2-english is not available here" in out  # tried, no hang
+    assert "random" in out.lower() and "meaningless" in out and "benchmarks/finetune_sst2.py" in out
     assert "not good" in out and "not bad" in out
     assert widget_outputs(nb) >= 1
 
@@ -159,3 +161,18 @@ def test_sentiment_uses_the_classifier_folder_from_the_env_var(tmp_path):
     out = text_of(nb)
     assert "my-sst2-classifier" in out
     assert "random classifier" not in out  # no meaningless-model banner for a user's model
+
+
+def test_sentiment_falls_back_to_the_finetune_folder(tmp_path):
+    """Offline, the folder benchmarks/finetune_sst2.py writes is used when present."""
+    from ipyinfluence.tiny import tiny_hf_model, tiny_tokenizer
+
+    folder = tmp_path / ".cache" / "ipyinfluence" / "minilm-sst2"
+    tokenizer = tiny_tokenizer()
+    tiny_hf_model(task="classification", tokenizer=tokenizer, seed=4).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    nb = execute("sentiment.ipynb", "finetune-folder", {"HOME": str(tmp_path)})
+    assert_clean(nb)
+    out = text_of(nb)
+    assert "using the SST-2 fine-tune in" in out and "minilm-sst2" in out
+    assert "random classifier" not in out

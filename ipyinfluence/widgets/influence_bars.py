@@ -98,8 +98,7 @@ class InfluenceBars(widgets.VBox):
     def add_word(self, word: WordResult) -> None:
         if self.explanation is None:
             raise ValueError("call set_explanation(explanation) before add_word: the bars need the sources.")
-        self.explanation.put_word(word)
-        self.redraw()
+        self.explanation.put_word(word)  # drawn by the next redraw() (the view protocol, see .views)
 
     def value_range(self) -> tuple[float, float]:
         """The y range that shows every bar (0 included)."""

@@ -169,11 +169,11 @@ class PatternGraph(widgets.VBox):
         self.redraw()
 
     def add_word(self, word: WordResult) -> None:
-        """Draw one more word (streaming). A word already in the explanation is redrawn."""
+        """One more word (streaming; a word already in the explanation is replaced). Drawn by
+        the next :meth:`redraw` (the view protocol, see :mod:`.views`)."""
         if self.explanation is None:
             raise ValueError("call set_explanation(explanation) before add_word: the graph needs the tokens.")
         self.explanation.put_word(word)
-        self.redraw()
 
     def select_words(self, positions: Optional[Iterable[int]]) -> None:
         """Draw only these source positions (None: every computed word)."""

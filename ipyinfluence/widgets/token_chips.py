@@ -30,11 +30,20 @@ class TokenChips(widgets.HBox):
         self.all_button.on_click(lambda _b: self.select(None))
         self.none_button.on_click(lambda _b: self.select([]))
         self._quiet = False
+        self._tokens: list[str] = []
         super().__init__([], layout=widgets.Layout(flex_flow="row wrap", align_items="center"), **kwargs)
         self.add_class("ipyinfluence-chips")
 
-    def set_words(self, tokens: list[str], sources: Iterable[int]) -> None:
-        """One chip per source position, all selected."""
+    def set_words(self, tokens: list[str], sources: Iterable[int], keep_selection: bool = False) -> None:
+        """One chip per source position, all selected (``keep_selection``: the same words
+        as now keep their chips and selection; the "done" marks are cleared)."""
+        sources = list(sources)
+        if keep_selection and list(tokens) == self._tokens and sources == list(self.chips):
+            for p, chip in self.chips.items():
+                chip.remove_class("ipyinfluence-chip-done")
+                chip.tooltip = f"position {p}"
+            return
+        self._tokens = list(tokens)
         self.chips = {}
         for p in sources:
             chip = widgets.ToggleButton(value=True, description=tokens[p], tooltip=f"position {p}",

@@ -1,6 +1,6 @@
 """The quickstart in a real JupyterLab, in Chromium: it runs, the Explorer draws the
-patterns the engine computed, the token chips redraw the graph, and Cancel stops a
-background run.
+patterns the engine computed and the token chips redraw the graph. (Cancel:
+test_explorer_cancel.py.)
 
 The graph checks compare what the browser drew with what the kernel says should be drawn
 (``ipyinfluence.widgets.geometry.layout`` of the same explanation): one SVG segment per
@@ -9,19 +9,16 @@ pattern edge, one dark dot per pattern node.
 
 from __future__ import annotations
 
-import json
 import re
 
-import nbformat
 import pytest
 from browser_setup import ARTIFACTS
-from jupyter_ui import expected_drawing, graph_stats, kernel_exec, run_all, wait_for_app, wait_graph_changed, \
+from jupyter_ui import expected_drawing, graph_stats, run_all, wait_for_app, wait_graph_changed, \
     wait_graph_drawn, wait_graph_edges, wait_graph_signature, wait_notebook_ready
 
 pytestmark = pytest.mark.browser
 
 QUICKSTART = "notebooks/quickstart.ipynb"
-CANCEL = "notebooks/cancel_check.ipynb"
 
 
 def open_in_lab(page, lab_server, path: str) -> None:
@@ -72,57 +69,3 @@ def test_quickstart_draws_patterns_and_chips_redraw_them(page, lab_server):
     chip.click()
     wait_graph_signature(page, graph, drawn.signature)  # times out (fails) if it never comes back
     assert graph_stats(graph).edges == want["segments"]
-
-
-@pytest.fixture
-def cancel_notebook(server_root):
-    """A background-mode Explorer whose run takes at least ~15 s on any machine."""
-    code = """
-import time
-from ipyinfluence import TokenContrast
-from ipyinfluence.tiny import tiny_model
-from ipyinfluence.widgets import Explorer
-
-model = tiny_model()
-text = " ".join(["the author that the guards like [MASK] happy ."] + ["the pilots near the dancers smile ."] * 6)
-explorer = Explorer(model, text=text, qoi=TokenContrast("is", "are"), background=True)
-# A slow model, simulated: each of the 52 words takes at least 0.3 s, so Cancel lands mid-run.
-explorer.on_word(lambda word: time.sleep(0.3))
-explorer
-"""
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-    nbformat.write(nb, server_root / CANCEL)
-    return CANCEL
-
-
-def test_cancel_stops_a_background_run(page, lab_server, cancel_notebook):
-    open_in_lab(page, lab_server, cancel_notebook)
-    result = run_all(page, cancel_notebook)
-    assert result["errors"] == [], result["errors"]
-
-    explorer = page.locator(".ipyinfluence-explorer").first
-    status = explorer.locator(".ipyinfluence-status")
-    explorer.locator("button.ipyinfluence-run").click()
-    # Wait for the first word, so the run is really under way, then press Cancel.
-    page.wait_for_function(
-        "el => /Running: [1-9]\\d* of \\d+ words/.test(el.textContent)", arg=status.element_handle(),
-        timeout=120_000)
-    cancel = explorer.locator("button.ipyinfluence-cancel")
-    assert cancel.is_enabled()
-    cancel.click()
-    page.wait_for_function("el => /Cancelled after \\d+ of \\d+ words/.test(el.textContent)",
-                           arg=status.element_handle(), timeout=60_000)
-    done, total = map(int, re.search(r"Cancelled after (\d+) of (\d+) words", status.text_content()).groups())
-    assert 1 <= done < total, (done, total)
-
-    state = json.loads(kernel_exec(page, cancel_notebook, """
-import json
-print(json.dumps({"running": explorer.running, "alive": explorer._thread.is_alive(),
-                  "words": len(explorer.explanation.words), "total": explorer.words_total,
-                  "complete": explorer.explanation.complete}))
-""").strip().splitlines()[-1])
-    assert state == {"running": False, "alive": False, "words": done, "total": total, "complete": False}
-    assert explorer.locator(".ipyinfluence-chip.ipyinfluence-chip-done").count() == done
-    assert not cancel.is_enabled() and explorer.locator("button.ipyinfluence-run").is_enabled()
-    explorer.screenshot(path=str(ARTIFACTS / "jupyterlab-cancelled.png"))

@@ -27,6 +27,8 @@ def test_streaming_and_embedding_only(known):
     b = InfluenceBars(known)
     assert np.count_nonzero(np.asarray(b.bars.y)) == 0
     b.add_word(words[1])
+    assert np.count_nonzero(np.asarray(b.bars.y)) == 0  # recorded; drawn by redraw()
+    b.redraw()
     assert np.asarray(b.bars.y)[0, 3] == -0.2
     emb = Explanation.from_dict({**known.to_dict(), "level": "embedding"})
     emb.words = [words[0]]

@@ -12,11 +12,14 @@ import pytest
 
 from ipyinfluence import ClassContrast, EmbeddingSimilarity, TokenContrast
 from ipyinfluence.widgets import Explorer
+from ipyinfluence.widgets.views import RedrawClock
 
 MLM_TEXT = "the guards [MASK] happy ."  # as in conftest.py
 STEPS = 3
 
 explorer_module = importlib.import_module("ipyinfluence.widgets.explorer")
+run_loop = importlib.import_module("ipyinfluence.widgets.run_loop")
+explorer_run = importlib.import_module("ipyinfluence.widgets.explorer_run")
 METHODS = importlib.import_module("ipyinfluence.explain").METHODS
 
 
@@ -51,16 +54,25 @@ def test_methods_are_read_at_construction(mlm, monkeypatch):
     assert "brand-new" in Explorer(mlm).method_box.options
 
 
-def test_run_streams_word_by_word(explorer):
+def test_run_streams_word_by_word(explorer, monkeypatch):
     seen = []
-    explorer.on_word(lambda w: seen.append((w.position, len(explorer.graph.layout_data.words),
-                                            explorer.words_done, explorer.progress.bar.value)))
+    explorer.on_word(lambda w: seen.append((w.position, len(explorer.explanation.words), explorer.words_done)))
     done = []
     explorer.on_done(done.append)
+    redraws = []  # how many words the graph held at each push to the browser
+    draw = explorer.graph.redraw
+    monkeypatch.setattr(explorer.graph, "redraw", lambda: (redraws.append(len(explorer.graph.explanation.words)
+                                                                          if explorer.graph.explanation else 0),
+                                                           draw()))
+    # A clock that is due once only: every word after the first waits for the final redraw.
+    monkeypatch.setattr(explorer_run, "RedrawClock",
+                        lambda: RedrawClock(interval=float("inf"), max_wait=float("inf")))
     result = explorer.run()
     n = _sources(explorer)
-    assert [s[1] for s in seen] == list(range(1, n + 1))  # the graph grew one word at a time
-    assert [s[2] for s in seen] == list(range(1, n + 1)) == [s[3] for s in seen]
+    assert [s[1] for s in seen] == list(range(1, n + 1)) == [s[2] for s in seen]  # one word at a time
+    # Batched: set up with the first word, drawn once after it, then once at the end (not per word).
+    assert redraws == [1, 1, n], redraws
+    assert len(explorer.graph.layout_data.words) == n and explorer.progress.bar.value == n
     assert result.complete and done == [result] and explorer.explanation is result
     assert explorer.status.startswith("Done") and explorer.error == "" and not explorer.running
     assert len(explorer.chips.chips) == n
@@ -145,7 +157,7 @@ def test_model_errors_are_caught(explorer, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(explorer_module, "iter_explain", broken)
+    monkeypatch.setattr(run_loop, "iter_explain", broken)
     explorer.run()
     assert explorer.error == "RuntimeError: boom" and "boom" in explorer.last_traceback
     assert explorer.explanation is good
@@ -163,7 +175,7 @@ def test_model_errors_are_caught(explorer, monkeypatch):
         stream._iter = words()
         return stream
 
-    monkeypatch.setattr(explorer_module, "iter_explain", fails_midway)
+    monkeypatch.setattr(run_loop, "iter_explain", fails_midway)
     explorer.run()
     assert "MemoryError" in explorer.error and explorer.status.startswith("Error after 1 of")
     assert len(explorer.explanation.words) == 1 and len(explorer.graph.layout_data.words) == 1

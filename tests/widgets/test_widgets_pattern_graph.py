@@ -81,8 +81,11 @@ def test_streaming_and_selection(known):
     g = PatternGraph(known)
     assert len(g.layout_data.words) == 0 and len(g.nodes.x) == 0
     g.add_word(words[0])
+    assert len(g.layout_data.words) == 0  # the view protocol: add_word records, redraw draws
+    g.redraw()
     assert [d.position for d in g.layout_data.words] == [2]
     g.add_word(words[1])
+    g.redraw()
     assert [d.position for d in g.layout_data.words] == [2, 4]
     lines_before = [m for m in g.figure.marks if isinstance(m, Lines)]
     g.select_words([4])

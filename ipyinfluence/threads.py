@@ -1,0 +1,107 @@
+"""How many torch threads an interactive run uses.
+
+Torch's OpenMP pool spins while it waits: when another process keeps a core busy, a
+pool as wide as the machine stalls on the busy core, and a first run that takes ~1 s
+on a quiet machine took 20-30 s (issue 10; ``benchmarks/threads.py`` measures it). An
+interactive run therefore uses :func:`interactive_threads`:
+
+* ``threads=`` given (an int >= 1), or else the ``IPYINFLUENCE_THREADS`` environment
+  variable: exactly that many;
+* otherwise ("auto"): the physical cores this process may use, less the cores other
+  processes keep busy (the machine's CPU use over 0.05 s, rounded), at least 1 — and never more
+  than the caller's own ``torch.get_num_threads()`` (so ``OMP_NUM_THREADS`` or a
+  ``torch.set_num_threads`` the user made still caps it).
+
+:func:`torch_threads` applies a count for the duration of a block, in the calling thread
+(OpenMP's thread count is per thread: a worker thread must set it itself).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from typing import Iterator, Optional, Union
+
+import torch
+
+from .errors import InputError
+
+THREADS_ENV = "IPYINFLUENCE_THREADS"
+
+
+def physical_cores() -> int:
+    """Physical cores this process may run on (logical CPUs when that is unknown)."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        usable = os.cpu_count() or 1
+    try:
+        import psutil
+
+        physical = psutil.cpu_count(logical=False) or usable
+    except ImportError:
+        physical = usable
+    return max(1, min(usable, physical))
+
+
+def _cpu_times() -> tuple[float, float]:
+    """(busy, total) CPU jiffies of the whole machine, from /proc/stat (Linux)."""
+    with open("/proc/stat") as f:
+        fields = [float(v) for v in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_cores(sample_s: float = 0.05) -> int:
+    """Cores other processes keep busy now, rounded: the machine's CPU use over
+    ``sample_s`` seconds (/proc/stat; this process waits meanwhile), else the 1-minute
+    load average, else 0."""
+    try:
+        busy0, total0 = _cpu_times()
+        time.sleep(sample_s)
+        busy1, total1 = _cpu_times()
+        share = (busy1 - busy0) / max(total1 - total0, 1e-9)
+        return int(round(share * (os.cpu_count() or 1)))
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(round(os.getloadavg()[0]))
+    except (AttributeError, OSError):
+        return 0
+
+
+def _parse(value: Union[int, str, None], what: str) -> Optional[int]:
+    if value is None or value == "" or value == "auto":
+        return None
+    n = value if isinstance(value, int) else int(value) if isinstance(value, str) and value.strip().isdigit() else 0
+    if isinstance(value, bool) or n < 1:
+        raise InputError(f"{what} must be a positive whole number of threads or 'auto'; got {value!r}.")
+    return n
+
+
+def interactive_threads(threads: Union[int, str, None] = None, *, cap: Optional[int] = None) -> int:
+    """The torch thread count for an interactive run (see the module doc).
+
+    ``cap``: the caller's ``torch.get_num_threads()`` (read now when None).
+    """
+    n = _parse(threads, "threads")
+    if n is None:
+        n = _parse(os.environ.get(THREADS_ENV), THREADS_ENV)
+    if n is not None:
+        return n
+    cap = torch.get_num_threads() if cap is None else cap
+    return max(1, min(cap, physical_cores() - busy_cores()))
+
+
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[int]:
+    """Run the block with ``n`` torch intra-op threads in this thread; restored after."""
+    before = torch.get_num_threads()
+    if n != before:
+        torch.set_num_threads(n)
+    try:
+        yield n
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)

@@ -1,0 +1,99 @@
+"""The Explorer's controls and their layout (construction only; behaviour is in
+:mod:`.explorer`). Each part has a stable CSS class (``ipyinfluence-run``, ...) that the
+browser tests use."""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as widgets
+
+from ..integration import INPUT_BASELINES
+from .influence_bars import InfluenceBars
+from .pattern_graph import PatternGraph
+from .progress import RunProgress
+from .qoi_editor import QoIEditor
+from .style import PALETTES
+from .token_chips import TokenChips
+
+LEVEL_OPTIONS = ("embedding", "attention")
+STEPS_RANGE = (2, 5000)
+TOP_K_RANGE = (1, 512)
+PALETTE_OPTIONS = [("green / red (paper)", "paper"), ("blue / orange (colour-blind safe)", "colorblind")]
+
+
+def build_controls(x, methods, baseline: str, palette: str) -> None:
+    """Create the Explorer ``x``'s widgets as attributes of ``x``."""
+    W = widgets.Layout
+    x.model_line = widgets.HTML()
+    x.model_line.add_class("ipyinfluence-model")
+    if x.model is None:
+        what = "the default model" if x._model_source is None else html.escape(str(x._model_source))
+        x.model_line.value = f"<b>Model</b>: {what} <i>(loads on the first run)</i>"
+    x.text_box = widgets.Textarea(placeholder="Type a sentence", rows=2, continuous_update=False,
+                                  layout=W(width="98%"))
+    x.text_box.add_class("ipyinfluence-text")
+    x.text_hint = widgets.HTML()
+    x.text_hint.add_class("ipyinfluence-text-hint")
+    x.qoi_editor = QoIEditor(x.model, x._qoi_arg)
+    baselines = list(INPUT_BASELINES) + ([baseline] if baseline not in INPUT_BASELINES else [])
+    x.baseline_box = widgets.Dropdown(options=baselines, value=baseline, description="baseline",
+                                      layout=W(width="230px"))
+    x.method_box = widgets.Dropdown(options=methods, description="method", layout=W(width="200px"))
+    x.level_toggle = widgets.ToggleButtons(options=list(LEVEL_OPTIONS), value="attention",
+                                           tooltips=["π^e: one node per layer",
+                                                     "π^a: also the head or skip route per layer"])
+    x.level_toggle.style.button_width = "90px"
+    x.steps_box = widgets.BoundedIntText(value=51, min=STEPS_RANGE[0], max=STEPS_RANGE[1], description="steps",
+                                         layout=W(width="150px"))
+    x.top_k_box = widgets.BoundedIntText(value=1, min=TOP_K_RANGE[0], max=TOP_K_RANGE[1], description="top_k",
+                                         layout=W(width="150px"))
+    x.palette_box = widgets.Dropdown(options=PALETTE_OPTIONS, value=palette if palette in PALETTES else "paper",
+                                     description="colours", layout=W(width="300px"))
+    x.only_selected_box = widgets.Checkbox(value=False, description="compute only the selected words",
+                                           indent=False, layout=W(width="260px"))
+    for w, cls in ((x.baseline_box, "baseline"), (x.method_box, "method"), (x.level_toggle, "level"),
+                   (x.steps_box, "steps"), (x.top_k_box, "top-k"), (x.palette_box, "palette"),
+                   (x.only_selected_box, "only-selected")):
+        w.add_class(f"ipyinfluence-{cls}")
+    x.run_button = widgets.Button(description="Run", button_style="primary", icon="play",
+                                  tooltip="compute the influence patterns")
+    x.run_button.add_class("ipyinfluence-run")
+    x.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True,
+                                     tooltip="stop after the current word (keeps the words done)")
+    x.cancel_button.add_class("ipyinfluence-cancel")
+    x.progress = RunProgress()
+    x.status_line = widgets.HTML()
+    x.status_line.add_class("ipyinfluence-status")
+    x.error_line = widgets.HTML()
+    x.error_line.add_class("ipyinfluence-error")
+    x.chips = TokenChips()
+    x.graph = PatternGraph(palette=x.palette_box.value)
+    x.bars = InfluenceBars()
+    x.export_buttons = {}
+    for kind in ("svg", "html", "json"):
+        b = widgets.Button(description=kind.upper(), icon="download", layout=W(width="90px"),
+                           tooltip=f"export the patterns as {kind.upper()}")
+        b.add_class(f"ipyinfluence-export-{kind}")
+        x.export_buttons[kind] = b
+    x.export_line = widgets.HTML()
+    x.export_line.add_class("ipyinfluence-export")
+
+
+def layout_children(x) -> list:
+    H = widgets.HBox
+    middle = widgets.Layout(align_items="center")
+    return [
+        x.model_line,
+        x.text_box,
+        x.text_hint,
+        x.qoi_editor,
+        H([x.baseline_box, x.method_box, x.level_toggle]),
+        H([x.steps_box, x.top_k_box, x.palette_box]),
+        H([x.run_button, x.cancel_button, x.progress], layout=middle),
+        x.status_line,
+        x.error_line,
+        H([x.chips, x.only_selected_box], layout=widgets.Layout(align_items="center", flex_flow="row wrap")),
+        *x.views,
+        H([widgets.Label("export:")] + list(x.export_buttons.values()) + [x.export_line], layout=middle),
+    ]

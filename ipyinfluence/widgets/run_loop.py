@@ -1,0 +1,106 @@
+"""What an Explorer run iterates over, and how it stays responsive.
+
+**Cancel** (issue 10). A Cancel click is a widget message; the kernel handles it only
+when nothing blocks the handler that reads it. The two ways out were measured in
+Chromium against JupyterLab 4.6 + ipykernel 7.4 (``tests/browser/test_explorer_cancel.py``
+and ``tests/artifacts/explorer-timings.json``):
+
+* *worker thread*: the Run button starts the run in a thread and returns, so the kernel
+  handles the Cancel click at once; the run stops after the current word. Click →
+  "Cancelled" status: 0.3-0.5 s with ~0.25 s words, first and second run alike, in
+  JupyterLab, Notebook 7 and Voila.
+* *inline, processing UI events between words* (PyPI ``jupyter-ui-poll`` 1.1): on
+  ipykernel 7.4 it does nothing (the kernel has no ``do_one_iteration`` any more; the
+  wrapper swallows the error): 158 polls over 8 s handled no click, and in the browser
+  the Cancel click was handled only after all 52 words had run.
+
+So the Run button runs in a worker thread by default. Colab does not render widget
+updates sent from a thread, so there the button runs inline (Cancel then acts after the
+run). :meth:`Explorer.run` called in a cell runs inline and returns the explanation; it
+handles Cancel clicks between words where the kernel still allows it (ipykernel < 7,
+e.g. Colab, with ``jupyter-ui-poll`` installed), otherwise use the Run button to be able
+to cancel. Polling is never done inside a widget-message handler: with no cell running,
+``jupyter-ui-poll`` would defer the next cell forever.
+
+**Redraws** are batched: every view records each word (``add_word``) and pushes the
+pending changes (``redraw``) when :class:`~.views.RedrawClock` says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from dataclasses import dataclass
+from typing import Callable, Iterator, Optional
+
+from ..explanation_stream import iter_explain
+from ..progressive import Update, iter_progressive
+from .colab import in_colab
+
+UI_EVENTS_PER_POLL = 20
+
+
+@dataclass
+class RunOptions:
+    text: str
+    qoi: object
+    steps: int
+    preview_steps: int
+    sources: Optional[list]
+    options: dict  # baseline, level, top_k, method
+
+
+def updates(model, run: RunOptions) -> Iterator[Update]:
+    """Every word of the run as an :class:`~ipyinfluence.progressive.Update`: preview words
+    first in progressive mode (``0 < preview_steps < steps``), then the exact ones.
+    One word per engine chunk (``max_batch=steps``), so Cancel waits for one word at most."""
+    kwargs = dict(steps=run.steps, sources=run.sources, max_batch=run.steps, **run.options)
+    if 0 < run.preview_steps < run.steps:
+        yield from iter_progressive(model, run.text, run.qoi, preview_steps=run.preview_steps, **kwargs)
+        return
+    stream = iter_explain(model, run.text, run.qoi, **kwargs)
+    for word in stream:
+        yield Update("final", word, stream.explanation)
+
+
+def button_runs_in_thread() -> bool:
+    """The Run button's default: a worker thread, except in Colab (see the module doc)."""
+    return not in_colab()
+
+
+def _executing_a_cell() -> bool:
+    """True in the main thread of an IPython kernel while it executes a cell (not while it
+    handles a widget message: polling there would stall the kernel)."""
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    try:
+        from IPython import get_ipython
+
+        kernel = getattr(get_ipython(), "kernel", None)
+        parent = kernel.get_parent() if kernel is not None else None
+    except Exception:  # noqa: BLE001 - no kernel, an old kernel: just don't poll
+        return False
+    return bool(parent) and parent.get("header", {}).get("msg_type") == "execute_request"
+
+
+def _kernel_can_poll() -> bool:
+    """ipykernel < 7 (``Kernel.do_one_iteration``): where ``jupyter-ui-poll`` works."""
+    from IPython import get_ipython
+
+    return hasattr(getattr(get_ipython(), "kernel", None), "do_one_iteration")
+
+
+@contextlib.contextmanager
+def ui_polling() -> Iterator[Callable[[], None]]:
+    """A function that handles pending widget messages (Cancel clicks) when called; does
+    nothing outside a cell's execution, on ipykernel 7+ or without ``jupyter-ui-poll``."""
+    if not (_executing_a_cell() and _kernel_can_poll()):
+        yield lambda: None
+        return
+    try:
+        from jupyter_ui_poll import ui_events
+    except ImportError:
+        yield lambda: None
+        return
+    with ui_events() as poll:
+        yield lambda: poll(UI_EVENTS_PER_POLL)

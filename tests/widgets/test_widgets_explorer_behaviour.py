@@ -1,0 +1,134 @@
+"""Explorer behaviour from issues 9 and 10, headless: Cancel from the default Run button,
+choice traits that never disagree with their boxes, Ctrl-C, computing only the selected
+words, the [MASK]-not-read hint, the thread policy."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+import traitlets
+
+from ipyinfluence import EmbeddingSimilarity, TokenContrast, explain
+from ipyinfluence.mask_reading import MaskNotReadWarning
+from ipyinfluence.widgets import Explorer
+
+MLM_TEXT = "the guards [MASK] happy ."  # as in conftest.py
+STEPS = 3
+
+
+def test_default_run_button_runs_in_a_thread_and_cancel_keeps_the_words(mlm):
+    x = Explorer(mlm, text=MLM_TEXT, steps=STEPS)  # no background=: the default constructor
+    first_word, go = threading.Event(), threading.Event()
+
+    def hold(_word):
+        if x.words_done == 1:
+            first_word.set()
+            go.wait(30)
+
+    x.on_word(hold)
+    x.run_button.click()  # returns at once: the run goes on in a worker thread
+    assert first_word.wait(60), "the run produced no word"
+    assert x.running and x._thread is not None and x._thread.is_alive()
+    x.cancel_button.click()  # handled while the worker runs
+    assert x.status.startswith("Cancelling")
+    go.set()
+    result = x.wait(60)
+    assert len(result.words) == 1 and not result.complete and not x.running
+    assert x.status.startswith("Cancelled after 1 of") and len(x.graph.layout_data.words) == 1
+    x.on_word(hold, remove=True)
+    x.run_button.click()  # a second run, also cancellable, here left to finish
+    assert x.wait(60).complete and x.status.startswith("Done")
+
+
+def test_run_in_a_cell_stays_inline_and_returns_the_explanation(mlm):
+    x = Explorer(mlm, text=MLM_TEXT, steps=STEPS)
+    result = x.run()
+    assert result.complete and x._thread is None
+
+
+def test_choice_traits_and_boxes_never_disagree(mlm):
+    x = Explorer(mlm, text=MLM_TEXT, steps=STEPS)
+    for name, bad in (("level", "heads"), ("palette", "neon"), ("method", "magic"), ("baseline", "xylophonist")):
+        before = getattr(x, name)
+        with pytest.raises(traitlets.TraitError):
+            setattr(x, name, bad)
+        assert getattr(x, name) == before
+    assert (x.level_toggle.value, x.palette_box.value, x.method_box.value, x.baseline_box.value) == \
+        ("attention", "paper", "gpr", "mask")
+    x.steps, x.top_k = 1, 0  # clamped like the boxes
+    assert (x.steps, x.steps_box.value, x.top_k, x.top_k_box.value) == (2, 2, 1, 1)
+    x.steps = 10_000
+    assert x.steps == x.steps_box.value == 5000
+    x.baseline = "[UNK]"  # any single token: the box offers it too
+    assert x.baseline_box.value == "[UNK]"
+    x.steps = STEPS
+    assert x.run().baseline == "[UNK]"
+    with pytest.raises(traitlets.TraitError):
+        x.threads = 0
+
+
+def test_ctrl_c_in_the_run_loop_leaves_an_honest_status(mlm):
+    x = Explorer(mlm, text=MLM_TEXT, steps=STEPS)
+
+    def interrupt(_word):
+        if x.words_done == 2:
+            raise KeyboardInterrupt
+
+    x.on_word(interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        x.run()
+    assert not x.running and not x.run_button.disabled and x.cancel_button.disabled
+    assert x.status.startswith("Interrupted after 2 of") and "Running" not in x.status
+    assert "interrupted" in x.progress.label.value
+    x.on_word(interrupt, remove=True)
+    assert x.run().complete  # usable again
+
+
+def test_compute_only_the_selected_words(mlm):
+    x = Explorer(mlm, text=MLM_TEXT, steps=STEPS)
+    tokens = mlm.encode(MLM_TEXT).tokens
+    assert [x.chips.chips[p].description for p in x.chips.chips] == [t for t in tokens if t != "[MASK]"]
+    guards = tokens.index("guards")
+    x.chips.select([guards])  # chips exist before any run
+    x.only_selected = True
+    assert x.only_selected_box.value
+    result = x.run()
+    assert result.sources == [guards] and [w.position for w in result.words] == [guards]
+    assert set(x.chips.chips) == {p for p in range(len(tokens)) if tokens[p] != "[MASK]"}  # all still offered
+    assert result == explain(mlm, MLM_TEXT, TokenContrast("is", "are"), steps=STEPS, sources=[guards])
+    x.chips.select([])
+    x.run()
+    assert "no word is selected" in x.error and x.explanation is result
+    x.only_selected_box.value = False
+    assert len(x.run().sources) == len(tokens) - 1
+    y = Explorer(mlm, text=MLM_TEXT, steps=STEPS, sources=[guards])
+    assert y.only_selected and y.run().sources == [guards]
+
+
+def test_a_mask_the_qoi_does_not_read_is_named_in_the_widget_and_warned(encoder, mlm):
+    text = "the author that the guards like [MASK] happy ."
+    x = Explorer(encoder, text=text, qoi=EmbeddingSimilarity("a great film"), steps=STEPS)
+    hint = x.text_hint.value
+    assert "[MASK]" in hint and "masked-LM" in hint and "TokenContrast" in hint
+    with pytest.warns(MaskNotReadWarning, match="reads the whole sentence"):
+        explain(encoder, text, EmbeddingSimilarity("a great film"), steps=STEPS)
+    assert "TokenContrast" not in Explorer(encoder, text="a fine film .", steps=STEPS).text_hint.value
+    ok = Explorer(mlm, text=MLM_TEXT, steps=STEPS)
+    assert ok.text_hint.value == ""
+
+
+def test_thread_policy_applies_inside_the_worker(mlm, monkeypatch):
+    seen = []
+    x = Explorer(mlm, text=MLM_TEXT, steps=STEPS, threads=2, background=True)
+    x.on_word(lambda _w: seen.append(torch.get_num_threads()))
+    x.run()
+    x.wait(60)
+    assert seen and set(seen) == {2}
+    monkeypatch.setenv("IPYINFLUENCE_THREADS", "1")
+    x.threads = "auto"
+    seen.clear()
+    x.run()
+    x.wait(60)
+    assert set(seen) == {1}
