@@ -70,7 +70,7 @@ class ColouredSentence(widgets.VBox):
     """The sentence shaded by ``g_i``; clicking a computed word selects it."""
 
     selected = traitlets.Int(None, allow_none=True)
-    palette = traitlets.Unicode("paper")
+    palette = traitlets.Enum(tuple(PALETTES), "paper")
     reference = traitlets.Float(None, allow_none=True)  # shared |g| scale (CompareView); None: own
 
     def __init__(self, explanation: Optional[Explanation] = None, *, palette: str = "paper",
@@ -89,12 +89,6 @@ class ColouredSentence(widgets.VBox):
         self.reference = reference
         self.observe(lambda _c: self.redraw(), names=["palette", "reference", "selected"])
         self.set_explanation(explanation)
-
-    @traitlets.validate("palette")
-    def _valid_palette(self, proposal):
-        if proposal["value"] not in PALETTES:
-            raise traitlets.TraitError(f"palette must be one of {sorted(PALETTES)}; got {proposal['value']!r}.")
-        return proposal["value"]
 
     # -- view protocol ----------------------------------------------------------------
     def set_explanation(self, explanation: Optional[Explanation]) -> None:

@@ -127,7 +127,7 @@ class StepThrough(widgets.VBox):
 
     position = traitlets.Int(None, allow_none=True)  # the word whose pattern is built
     step = traitlets.Int(0)
-    palette = traitlets.Unicode("paper")
+    palette = traitlets.Enum(tuple(PALETTES), "paper")
     level = traitlets.Unicode("attention")
 
     def __init__(self, explanation: Optional[Explanation] = None, *, position: Optional[int] = None,
@@ -201,12 +201,6 @@ class StepThrough(widgets.VBox):
                              animation_duration=0, layout=widgets.Layout(width="100%", height="330px"))
         self.figure.add_class("ipyinfluence-step-figure")
         self.scroller = widgets.Box([self.figure], layout=widgets.Layout(width="100%", overflow="auto hidden"))
-
-    @traitlets.validate("palette")
-    def _valid_palette(self, proposal):
-        if proposal["value"] not in PALETTES:
-            raise traitlets.TraitError(f"palette must be one of {sorted(PALETTES)}; got {proposal['value']!r}.")
-        return proposal["value"]
 
     # -- view protocol ----------------------------------------------------------------
     def set_explanation(self, explanation: Optional[Explanation]) -> None:
