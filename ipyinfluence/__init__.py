@@ -17,6 +17,7 @@ from .explain import ExplanationStream, explain, iter_explain
 from .integration import BASELINES
 from .model import InfluenceModel, load_model
 from .qoi import ClassContrast, ClassLogit, EmbeddingSimilarity, TokenContrast
+from .study import Study, explain_many
 from .results import (
     AttentionPattern,
     AttentionStep,
@@ -34,12 +35,12 @@ __all__ = [
     "TokenContrast", "ClassContrast", "ClassLogit", "EmbeddingSimilarity", "BASELINES",
     "Explanation", "WordResult", "EmbeddingPattern", "EmbeddingStep", "AttentionPattern", "AttentionStep",
     "RouteCandidate", "InfluenceError", "InputError", "QoIError", "UnsupportedModelError",
-    "ModelNotAvailableError", "OutOfMemoryError",
+    "ModelNotAvailableError", "OutOfMemoryError", "explain_many", "Study",
 ]
 
 
 def __getattr__(name):  # lazy widgets: the engine never imports them
-    if name in ("Explorer", "PatternGraph", "InfluenceBars", "CompareView", "TaskDashboard"):
+    if name in ("Explorer", "PatternGraph", "InfluenceBars", "CompareView", "TaskDashboard", "StudyView"):
         from . import widgets
 
         return getattr(widgets, name)
