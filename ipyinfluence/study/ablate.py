@@ -86,9 +86,14 @@ def chosen_nodes(instance: SentenceInstance, explanation: Explanation, *, layer:
 
 
 def random_control(chosen: frozenset, num_layers: int, length: int, num_heads: int, seed: int) -> frozenset:
-    """As many nodes per kind and layer as ``chosen``, drawn at random from the others."""
-    universe = [x for x in graph_nodes(num_layers, length, num_heads, "attention") if x not in chosen]
-    return match_layer_counts((), layer_counts(chosen), universe, seed=seed)
+    """As many nodes per kind and layer as ``chosen``, drawn at random (seeded) from the others;
+    from the whole layer where the others are too few (e.g. a head ablated at every position)."""
+    every = graph_nodes(num_layers, length, num_heads, "attention")
+    others = [x for x in every if x not in chosen]
+    try:
+        return match_layer_counts((), layer_counts(chosen), others, seed=seed)
+    except ValueError:
+        return match_layer_counts((), layer_counts(chosen), every, seed=seed)
 
 
 @dataclass

@@ -4,6 +4,7 @@
 * :class:`PatternGraph` — the paper's Figure 3 picture of one explanation;
 * :class:`InfluenceBars` — ``g_i`` and the pattern influences per word;
 * :class:`CompareView` — several explanations side by side on shared scales;
+* :class:`StudyView` — a study over a sentence set: aggregate patterns, heat maps, ablation;
 * :func:`to_svg`, :func:`to_html`, :func:`to_json`, :func:`save` — standalone exports.
 
 The engine never imports this package; it only reads the engine's result types.
@@ -16,11 +17,12 @@ from .explorer import Explorer
 from .export import save, to_html, to_json, to_svg
 from .influence_bars import InfluenceBars
 from .pattern_graph import PatternGraph
+from .study_view import StudyView
 from .qoi_editor import QoIEditor
 from .task_dashboard import TaskDashboard
 from .token_chips import TokenChips
 
 enable_colab_widgets()
 
-__all__ = ["Explorer", "PatternGraph", "InfluenceBars", "CompareView", "TaskDashboard", "QoIEditor", "TokenChips",
+__all__ = ["Explorer", "PatternGraph", "InfluenceBars", "CompareView", "TaskDashboard", "StudyView", "QoIEditor", "TokenChips",
            "to_svg", "to_html", "to_json", "save", "enable_colab_widgets"]
