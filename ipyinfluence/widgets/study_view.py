@@ -50,6 +50,17 @@ CONTRAST = "subject sing=is/are plur=are/is"
 MIME = {"csv": "text/csv", "json": "application/json", "svg": "image/svg+xml", "html": "text/html"}
 
 
+class CellGrid(GridHeatMap):
+    """A ``GridHeatMap`` whose ``selected`` cells are kept as integers: a click arrives from
+    the browser as an object array, which bqplot 0.13 cannot serialise back (ValueError
+    "Unsupported dtype object" before any observer runs)."""
+
+    @traitlets.validate("selected")
+    def _integer_cells(self, proposal):
+        value = proposal["value"]
+        return None if value is None else np.asarray(value, dtype=np.int64).reshape(-1, 2)
+
+
 def parse_words(text: str) -> dict[str, Any]:
     """``slot: w w`` / ``slot.label: w w`` lines -> the word lists of :meth:`SentenceSet.from_template`."""
     out: dict[str, Any] = {}
@@ -157,7 +168,7 @@ class StudyView(widgets.VBox):
             box.observe(self._on_selector, names="value")
         row, col, color = OrdinalScale(reverse=True), OrdinalScale(), ColorScale(min=0, max=1, colors=["#ffffff",
                                                                                                          "#084594"])
-        self.heatmap = GridHeatMap(color=np.zeros((2, 2)), row=[1, 2], column=["skip", "h0"],  # bqplot squeezes 1×1
+        self.heatmap = CellGrid(color=np.zeros((2, 2)), row=[1, 2], column=["skip", "h0"],  # bqplot squeezes 1×1
                                    scales={"row": row, "column": col, "color": color},
                                    interactions={"click": "select"}, selected_style={"stroke": "#e6550d",
                                                                                      "stroke-width": "3"},
@@ -165,7 +176,7 @@ class StudyView(widgets.VBox):
         self.heatmap.observe(self._on_cell, names="selected")
         self.heat_figure = Figure(marks=[self.heatmap], axes=[
             Axis(scale=row, side="left", label="layer"), Axis(scale=col, label="route"),
-            ColorAxis(scale=color, side="right", label="share")], title="",
+            ColorAxis(scale=color, side="right", label="share", num_ticks=3, tick_format=".0%")], title="",
             fig_margin={"top": 40, "bottom": 50, "left": 60, "right": 80}, layout=W(width="560px", height="360px"))
         self.table = widgets.HTML()
         self.cell_line = widgets.HTML("<i>Click a cell: the sentences whose pattern passes there.</i>")
