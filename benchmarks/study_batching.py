@@ -73,13 +73,13 @@ def main() -> None:
 
     print(f"\n{args.n} sentences of {lengths} tokens, {model.name}, steps={args.steps}, level={args.level}, "
           f"{args.threads} thread(s), {args.device}; sides alternate in blocks of {block} sentences\n")
-    print(f"| {'method':34} | wall s | sentences/s | speed-up (wall) | CPU s | speed-up (CPU) | same patterns |")
-    print(f"|{'-' * 36}|-------:|------------:|----------------:|------:|---------------:|---------------|")
+    print(f"| {'method':40} | wall s | sentences/s | speed-up (wall) | CPU s | speed-up (CPU) | same patterns |")
+    print(f"|{'-' * 42}|-------:|------------:|----------------:|------:|---------------:|---------------|")
     rows = [("per-sentence explain loop", "loop", "-")] + \
            [(f"explain_many batch={b} embedding={e}", (b, e), "yes" if same(many[(b, e)]) else "NO")
             for b, e in variants]
     for name, key, ok in rows:
-        print(f"| {name:34} | {wall[key]:6.1f} | {args.n / wall[key]:11.2f} | {wall['loop'] / wall[key]:14.2f}× "
+        print(f"| {name:40} | {wall[key]:6.1f} | {args.n / wall[key]:11.2f} | {wall['loop'] / wall[key]:14.2f}× "
               f"| {cpu[key]:5.1f} | {cpu['loop'] / cpu[key]:13.2f}× | {ok:13} |")
 
 
