@@ -13,7 +13,8 @@ Word lists, one slot per line: ``subject.sing: author pilot`` (a label after the
 the subject's number) or ``verb: like hate``. Contrast: ``subject sing=is/are
 plur=are/is`` (the QoI follows the subject's label), or ``is/are`` for every sentence.
 
-Running is :meth:`Study.iter_run`: inline by default (updates stream while it runs, a
+Running is :meth:`Study.iter_run` (the view redraws at most every ``refresh_every`` seconds
+and at the end): inline by default (updates stream while it runs, a
 Cancel click is handled after it), ``background=True`` in a worker thread (Cancel stops
 it after the current sentence; the sentences done stay). A widget never dies: bad input
 shows a message and keeps the earlier study. Stable CSS classes
@@ -26,6 +27,7 @@ from __future__ import annotations
 import base64
 import html
 import threading
+import time
 import traceback
 from pathlib import Path
 from typing import Any, Optional
@@ -116,12 +118,14 @@ class StudyView(widgets.VBox):
 
     def __init__(self, model: Any = None, *, study: Optional[Study] = None, template: str = TEMPLATE,
                  words: str = WORDS, contrast: str = CONTRAST, sentences: str = "", qoi: Any = None, n: int = 16,
-                 seed: int = 0, steps: int = 21, path: Optional[str] = None, background: bool = False, **kwargs):
+                 seed: int = 0, steps: int = 21, path: Optional[str] = None, background: bool = False,
+                 refresh_every: float = 0.5, **kwargs):
         self.model: Optional[InfluenceModel] = study.model if study is not None else (
             model if isinstance(model, InfluenceModel) else None)
         self._model_source = model
         self.study: Optional[Study] = study
         self.qoi_arg, self.path, self.background = qoi, path, background
+        self.refresh_every = refresh_every  # seconds between redraws while running (aggregating is O(done))
         self.aggregates: Optional[Aggregates] = None
         self.ablation = None
         self.explorer = None
@@ -303,13 +307,17 @@ class StudyView(widgets.VBox):
             self.progress.max, self.progress.value, self.progress.bar_style = max(1, self.total), self.done, "info"
         self.status = f"Running: {self.done} of {self.total} sentences…"
         self.refresh()
+        drawn = time.perf_counter()
         for _i, _e in study.iter_run():
             self.done = len(study.explanations)
             self.progress.value = self.done
             self.status = f"Running: {self.done} of {self.total} sentences…"
-            self.refresh()
+            if time.perf_counter() - drawn >= self.refresh_every:
+                self.refresh()
+                drawn = time.perf_counter()
             if self._cancel.is_set():
                 break
+        self.refresh()
         if self.done < self.total:
             self.progress.bar_style = "warning"
             self.status = f"Cancelled after {self.done} of {self.total} sentences; the sentences done stay."

@@ -25,7 +25,7 @@ import time
 from ipyinfluence.tiny import tiny_model
 from ipyinfluence.widgets import StudyView
 
-view = StudyView(tiny_model(), n=0, steps=3, background=True)
+view = StudyView(tiny_model(), n=0, steps=3, background=True, refresh_every=0)
 _refresh = view.refresh
 def slow_refresh():
     _refresh()

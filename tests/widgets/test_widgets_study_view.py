@@ -128,7 +128,7 @@ def test_parsers():
 
 
 def test_cancel_stops_after_the_current_sentence(mlm):
-    v = StudyView(mlm, template=TEMPLATE, words=WORDS, n=0, steps=STEPS)
+    v = StudyView(mlm, template=TEMPLATE, words=WORDS, n=0, steps=STEPS, refresh_every=0)
     v.study = None
     original = v.refresh
     calls = []
@@ -149,7 +149,7 @@ def test_cancel_stops_after_the_current_sentence(mlm):
 
 
 def test_cancel_in_a_background_run(mlm):
-    v = StudyView(mlm, template=TEMPLATE, words=WORDS, n=0, steps=STEPS, background=True)
+    v = StudyView(mlm, template=TEMPLATE, words=WORDS, n=0, steps=STEPS, background=True, refresh_every=0)
     gate = threading.Event()
     original = v.refresh
 
