@@ -36,6 +36,7 @@ from ..model import InfluenceModel, load_model
 from ..qoi import BoundQoI, as_qoi
 from ..results import Explanation
 from .adjoint_embedding import embedding_level_adjoint
+from .sentence_set import SentenceSet
 
 DEFAULT_BATCH_SENTENCES = 16
 EMBEDDING_SWEEPS = {"adjoint": embedding_level_adjoint, "engine": embedding_level}
@@ -248,10 +249,11 @@ class ManyStream:
         return expl
 
 
-def explain_many(model, texts: Sequence[str], qoi, **options) -> ManyStream:
+def explain_many(model, texts: Sequence[str], qoi=None, **options) -> ManyStream:
     """Explain every text; stream ``(index, Explanation)`` as each sentence completes.
 
-    ``qoi``: one QoI for all texts, or a list with one per text. Options are
+    ``qoi``: one QoI for all texts, or a list with one per text; ``texts`` may be a
+    :class:`~ipyinfluence.study.SentenceSet` (its own QoIs by default). Options are
     :func:`ipyinfluence.explain`'s (``sources``, ``steps``, ``baseline``, ``level``,
     ``top_k``, ``max_batch``, ``method``) plus ``batch_sentences`` (sentences of one
     length stacked into one shared pass, default 16) and ``embedding`` ("adjoint", the
@@ -259,4 +261,7 @@ def explain_many(model, texts: Sequence[str], qoi, **options) -> ManyStream:
     ``explain(model, texts[i], qoi_i, **options)`` (see the module doc);
     ``explain_many(...).results()`` gives the list in input order.
     """
+    if isinstance(texts, SentenceSet):
+        qoi = texts.qois() if qoi is None else qoi
+        texts = texts.texts
     return ManyStream(model, texts, qoi, **options)

@@ -90,6 +90,16 @@ def test_per_text_qois_and_sources(mlm):
         assert_same(explain(mlm, t, q, steps=3, sources=[1, 2], level="embedding"), e)
 
 
+def test_a_sentence_set_brings_its_own_qois(mlm):
+    from ipyinfluence.study import ContrastBy, SentenceSet
+
+    s = SentenceSet.from_template("the {subject} [MASK] happy .", {"subject": {"sing": ["pilot"], "plur": ["pilots"]}},
+                                  mlm, ContrastBy("subject", {"sing": ("is", "are"), "plur": ("are", "is")}))
+    sing, plur = explain_many(mlm, s, steps=3, level="embedding").results()
+    assert sing.qoi == explain(mlm, s[0].text, TokenContrast("is", "are"), steps=3).qoi
+    assert plur.qoi == explain(mlm, s[1].text, TokenContrast("are", "is"), steps=3).qoi
+
+
 def test_baseline_methods_take_the_exact_per_sentence_path(mlm):
     many = explain_many(mlm, TEXTS[:2], TokenContrast("is", "are"), steps=3, method="attention").results()
     for t, e in zip(TEXTS, many):
