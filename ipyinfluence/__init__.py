@@ -22,6 +22,7 @@ from .integration import INPUT_BASELINES
 from .model import InfluenceModel, load_model
 from .quadrature import QUADRATURES
 from .qoi import ClassContrast, ClassLogit, EmbeddingSimilarity, TokenContrast
+from .study import Study, explain_many
 from .results import (
     LEVELS,
     AttentionPattern,
@@ -46,12 +47,12 @@ __all__ = [
     "METHODS", "LEVELS", "QUADRATURES",
     "Explanation", "WordResult", "EmbeddingPattern", "EmbeddingStep", "AttentionPattern", "AttentionStep",
     "RouteCandidate", "InfluenceError", "InputError", "QoIError", "UnsupportedModelError",
-    "ModelNotAvailableError", "OutOfMemoryError",
+    "ModelNotAvailableError", "OutOfMemoryError", "explain_many", "Study",
 ]
 
 
 def __getattr__(name):  # lazy widgets: the engine never imports them
-    if name in ("Explorer", "PatternGraph", "InfluenceBars", "CompareView", "TaskDashboard"):
+    if name in ("Explorer", "PatternGraph", "InfluenceBars", "CompareView", "TaskDashboard", "StudyView"):
         from . import widgets
 
         return getattr(widgets, name)

@@ -61,14 +61,15 @@ class Prepared:
 
 
 def prepare(model: InfluenceModel, x: torch.Tensor, b: torch.Tensor, qoi, alpha: torch.Tensor,
-            weights: torch.Tensor | None = None) -> Prepared:
+            weights: torch.Tensor | None = None, ends: bool = True) -> Prepared:
     """One forward and one backward over the ``steps`` batch (SPEC §4.1).
 
     The backward is the engine's own :func:`~ipyinfluence.functional.layer_vjp` on the
     primal cache; autograd only runs through the output head and the QoI. So no autograd
     graph of the encoder is ever held next to the cache (the memory peak it used to set).
     When the rule's points miss α = 0 or α = 1 (Gauss–Legendre), q(b), q(x) and the
-    attention at the input come from a separate two-row forward.
+    attention at the input come from a separate two-row forward. ``ends=False`` leaves them
+    out (a caller that stacks several sentences' rows reads each sentence's ends itself).
     """
     enc = model.weights
     e = interpolate(x, b, alpha)
@@ -84,19 +85,24 @@ def prepare(model: InfluenceModel, x: torch.Tensor, b: torch.Tensor, qoi, alpha:
         for l in range(enc.num_layers, 0, -1):
             grads[l - 1] = layer_vjp(enc.layers[l - 1], fwd.layers[l - 1], grads[l], enc.num_heads)
         input_grad = embed_vjp(enc.embeddings, fwd.embedding, grads[0])
-    q = q.detach()
-    has_ends = bool(alpha[0] == 0) and bool(alpha[-1] == 1)
-    if has_ends:
-        q_b, q_x = float(q[0]), float(q[-1])
-        probs = [c.probs[-1] for c in fwd.layers]
-    else:
-        with torch.no_grad():
-            ends = model.forward(interpolate(x, b, alpha.new_tensor([0.0, 1.0])), cache=True)
-            q_ends = qoi(model.outputs(ends.hidden[-1])).detach()
-        q_b, q_x = float(q_ends[0]), float(q_ends[1])
-        probs = [c.probs[1] for c in ends.layers]
-    return Prepared(alpha, fwd, grads, q, (x - b).detach(), weights=weights, input_grad=input_grad,
-                    q_baseline=q_b, q_input=q_x, input_probs=probs)
+    prep = Prepared(alpha, fwd, grads, q.detach(), (x - b).detach(), weights=weights, input_grad=input_grad)
+    return read_ends(model, prep, x, b, qoi) if ends else prep
+
+
+def read_ends(model: InfluenceModel, prep: Prepared, x: torch.Tensor, b: torch.Tensor, qoi) -> Prepared:
+    """Fill in q(b), q(x) and the attention at the input: from the pass's own first and last
+    rows when the rule has α = 0 and α = 1 (the paper's), else from a two-row forward."""
+    alpha = prep.alphas
+    if bool(alpha[0] == 0) and bool(alpha[-1] == 1):
+        prep.q_baseline, prep.q_input = float(prep.q[0]), float(prep.q[-1])
+        prep.input_probs = [c.probs[-1] for c in prep.forward.layers]
+        return prep
+    with torch.no_grad():
+        ends = model.forward(interpolate(x, b, alpha.new_tensor([0.0, 1.0])), cache=True)
+        q_ends = qoi(model.outputs(ends.hidden[-1])).detach()
+    prep.q_baseline, prep.q_input = float(q_ends[0]), float(q_ends[1])
+    prep.input_probs = [c.probs[1] for c in ends.layers]
+    return prep
 
 
 def source_tangent(model: InfluenceModel, prep: Prepared, sources: torch.Tensor) -> torch.Tensor:

@@ -176,3 +176,17 @@ def test_sentiment_falls_back_to_the_finetune_folder(tmp_path):
     out = text_of(nb)
     assert "using the SST-2 fine-tune in" in out and "minilm-sst2" in out
     assert "random classifier" not in out
+
+
+# -- hypotheses (a Study) -----------------------------------------------------------------
+
+def test_hypotheses_runs_with_the_tiny_override():
+    nb = execute("hypotheses.ipynb", "tiny", {"IPYINFLUENCE_MODEL": "tiny"})
+    assert_clean(nb)
+    out = text_of(nb)
+    assert "is not available here" in out or "google/bert_uncased_L-6_H-512_A-8" in out
+    assert "meaningless" in out  # a random model is labelled as such
+    assert "complete: True" in out and "pattern entropy Ĥ" in out  # explained and aggregated
+    assert re.search(r"hypothesis: head \d+ of layer \d+ carries the subject", out)  # read from the aggregates
+    assert "random control (same node counts)" in out and "verdict:" in out  # ablated next to the control
+    assert widget_outputs(nb) >= 1  # the StudyView

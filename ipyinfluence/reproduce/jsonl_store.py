@@ -29,8 +29,11 @@ def part_path(out: Path, rank: int) -> Path:
     return Path(out) / PARTS / f"rank-{rank}.jsonl"
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Every complete record of ``path`` (none if it does not exist); a cut-off last line is skipped."""
+def read_jsonl(path: Path, instance_records: bool = True) -> list[dict[str, Any]]:
+    """Every complete record of ``path`` (none if it does not exist); a cut-off last line is skipped.
+
+    ``instance_records``: each line must be a reproduce instance record (its keys are
+    checked); other JSON-lines files (a study's) only need JSON objects."""
     path = Path(path)
     if not path.exists():
         return []
@@ -46,8 +49,12 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
                 continue
             raise InputError(f"{path}:{number} is not a JSON record; the results file is damaged "
                              "(delete that line, or start again with a new --out folder).") from None
-        missing = [k for k in RECORD_KEYS if k not in record] if isinstance(record, dict) else list(RECORD_KEYS)
-        if missing or not isinstance(record.get("index"), int) or not isinstance(record.get("task"), str):
+        if not isinstance(record, dict):
+            raise InputError(f"{path}:{number} is not a JSON object; the file is damaged (delete that line, "
+                             "or start again with a new file).")
+        missing = [k for k in RECORD_KEYS if k not in record]
+        if instance_records and (missing or not isinstance(record.get("index"), int)
+                                 or not isinstance(record.get("task"), str)):
             raise InputError(f"{path}:{number} is not an instance record (missing or wrong {missing or ['index', 'task']}); "
                              "the results file is damaged (delete that line, or start again with a new --out folder).")
         out.append(record)

@@ -6,6 +6,7 @@
 * :class:`CompareView` — several explanations side by side on shared scales;
 * :class:`StepThrough` — GPR built one layer at a time, for teaching (paper Figure 2);
 * :class:`ColouredSentence` — the sentence shaded by ``g_i``, click a word to pick it;
+* :class:`StudyView` — a study over a sentence set: aggregate patterns, heat maps, ablation;
 * :func:`to_svg`, :func:`to_html`, :func:`to_json`, :func:`save` — standalone exports.
 
 The engine never imports this package; it only reads the engine's result types.
@@ -21,11 +22,12 @@ from .influence_bars import InfluenceBars
 from .pattern_graph import PatternGraph
 from .qoi_editor import QoIEditor
 from .step_through import StepThrough
+from .study_view import StudyView
 from .task_dashboard import TaskDashboard
 from .token_chips import TokenChips
 
 enable_colab_widgets()
 
 __all__ = ["Explorer", "PatternGraph", "InfluenceBars", "CompareView", "StepThrough", "ColouredSentence",
-           "TaskDashboard", "QoIEditor", "TokenChips",
+           "TaskDashboard", "StudyView", "QoIEditor", "TokenChips",
            "to_svg", "to_html", "to_json", "save", "enable_colab_widgets"]

@@ -1,0 +1,136 @@
+"""``Study``: a sentence set, its explanations (saved as they complete), aggregates and ablations.
+
+    study = Study(model, SentenceSet.from_template(...), path="agreement.jsonl", steps=51)
+    study.run()                        # resumes where an earlier run (or kernel) stopped
+    agg = study.aggregate(by="label:subject")
+    study.ablate(layer=3, head=4, at="subject")
+
+With ``path``, every explanation is appended to a JSON-lines file the moment it is
+computed (:mod:`.store`); constructing the same study again (same sentences, model and
+options) loads what is there and ``run()`` computes only the rest, so a kernel restart
+or an interrupted run loses at most one sentence's work and duplicates nothing.
+``Study.open(path, model)`` reloads a study from its file alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from ..errors import InputError
+from ..model import InfluenceModel, load_model
+from ..results import Explanation
+from .ablate import AblationResult, ablate_study
+from .aggregate import Aggregates, Condition, aggregate, sentences_through
+from .explain_many import DEFAULT_BATCH_SENTENCES, explain_many
+from .sentence_set import QoISpec, SentenceSet
+from .store import StudyStore
+
+
+class Study:
+    """See the module doc. ``sentences``: a :class:`SentenceSet` or a list of texts
+    (then ``qoi`` is required). Explain options: ``steps``, ``level``, ``baseline``,
+    ``top_k``; ``batch_sentences`` sizes the shared passes of :func:`explain_many`."""
+
+    def __init__(self, model, sentences: SentenceSet | Sequence[str], qoi: QoISpec = None, *,
+                 path: str | None = None, steps: int = 51, level: str = "attention", baseline: str = "mask",
+                 top_k: int = 1, batch_sentences: int = DEFAULT_BATCH_SENTENCES):
+        self.model: InfluenceModel = model if isinstance(model, InfluenceModel) else load_model(model)
+        if not isinstance(sentences, SentenceSet):
+            if qoi is None:
+                raise InputError("give qoi= for a list of texts (or build a SentenceSet whose sentences carry one).")
+            sentences = SentenceSet.from_texts(list(sentences), self.model.tokenizer, qoi)
+        elif qoi is not None:
+            sentences = SentenceSet(sentences.instances, qoi, template=sentences.template, words=sentences.words)
+        self.sentences = sentences
+        self.options = dict(steps=steps, level=level, baseline=baseline, top_k=top_k)
+        self.batch_sentences = batch_sentences
+        self._qois = sentences.qois()
+        self.explanations: dict[int, Explanation] = {}
+        self.store: StudyStore | None = None
+        if path is not None:
+            self.store = StudyStore(path, self._header())
+            self.explanations = dict(self.store.explanations)
+
+    def _header(self) -> dict[str, Any]:
+        return {"model": self.model.name, "options": {k: str(v) if k == "baseline" else v
+                                                      for k, v in self.options.items()},
+                "sentences": self.sentences.to_dict(),
+                "qois": [_describe(q) for q in self._qois]}
+
+    @classmethod
+    def open(cls, path: str, model, qoi: QoISpec = None, **kwargs) -> "Study":
+        """A study from its file (the sentences and options stored there)."""
+        header = StudyStore(path).header
+        sentences = SentenceSet.from_dict(header["sentences"], qoi)
+        opts = {**header["options"], **kwargs}
+        return cls(model, sentences, path=path, **opts)
+
+    # -- state -------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.sentences)
+
+    @property
+    def instances(self):
+        return self.sentences.instances
+
+    @property
+    def pending(self) -> list[int]:
+        return [i for i in range(len(self.sentences)) if i not in self.explanations]
+
+    @property
+    def complete(self) -> bool:
+        return not self.pending
+
+    def qoi(self, index: int):
+        return self._qois[index]
+
+    # -- running -----------------------------------------------------------------------
+    def iter_run(self):
+        """Explain the pending sentences; yields ``(index, Explanation)`` as each is saved."""
+        todo = self.pending
+        if not todo:
+            return
+        stream = explain_many(self.model, [self.sentences[i].text for i in todo], [self._qois[i] for i in todo],
+                              batch_sentences=self.batch_sentences, **self.options)
+        for j, e in stream:
+            i = todo[j]
+            if self.store is not None:
+                self.store.append(i, e)
+            self.explanations[i] = e
+            yield i, e
+
+    def run(self, on_sentence: Callable[[int, Explanation], Any] | None = None,
+            should_stop: Callable[[], bool] | None = None) -> "Study":
+        """Explain every pending sentence (``should_stop()`` is asked after each one)."""
+        for i, e in self.iter_run():
+            if on_sentence is not None:
+                on_sentence(i, e)
+            if should_stop is not None and should_stop():
+                break
+        return self
+
+    # -- reading -----------------------------------------------------------------------
+    def aggregate(self, by: Condition = None, *, roles: Sequence[str] | None = None, top: int = 5) -> Aggregates:
+        """Per role and layer: routes, moves, common patterns, Ĥ, ``g_i`` (see :mod:`.aggregate`)."""
+        return aggregate(self.sentences.instances, self.explanations, by=by, roles=roles, top=top)
+
+    def sentences_through(self, role: str, layer: int, route, *, by: Condition = None, condition: str = "all"
+                          ) -> list[int]:
+        return sentences_through(self.sentences.instances, self.explanations, role, layer, route, by=by,
+                                 condition=condition)
+
+    def ablate(self, *, layer: int | None = None, head=None, at: str | None = None, pattern: str | None = None,
+               routes: Sequence[tuple] | None = None, nodes=None, control: bool = True, seed: int = 0,
+               indices: Sequence[int] | None = None) -> AblationResult:
+        """Zero a node set in every explained sentence; QoI and accuracy before / after / random control.
+
+        ``study.ablate(layer=3, head=4, at="subject")`` zeroes head 4 (from 0) of layer 3 at
+        the subject. See :mod:`ipyinfluence.study.ablate` for the other specs.
+        """
+        return ablate_study(self.model, self.sentences.instances, self._qois, self.explanations, indices=indices,
+                            control=control, seed=seed, layer=layer, head=head, at=at, pattern=pattern,
+                            routes=routes, nodes=nodes)
+
+
+def _describe(qoi) -> str:
+    return repr(qoi)
