@@ -216,7 +216,12 @@ class Explanation:
         return asdict(self)
 
     def to_json(self, **kwargs: Any) -> str:
-        return json.dumps(self.to_dict(), **kwargs)
+        """Strict JSON: a non-finite number (never made by the engine) is an error, not a bare ``NaN``."""
+        kwargs.setdefault("allow_nan", False)
+        try:
+            return json.dumps(self.to_dict(), **kwargs)
+        except ValueError as e:
+            raise InputError(f"this Explanation holds a non-finite number, which JSON cannot store ({e}).") from None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Explanation":

@@ -3,14 +3,16 @@
 * Memory: the shared forward/backward over the ``steps`` batch and one word's sweep are
   estimated before anything is allocated; a run that cannot fit is refused with an
   :class:`OutOfMemoryError` that says what to reduce (instead of the allocator's raw
-  error, or the machine swapping to death). One word's steps are the smallest unit of
-  work (each greedy choice needs the mean over every α first), so there is no smaller
-  chunk to fall back to.
+  error, or the machine swapping to death). One word with all its steps is the smallest
+  chunk the sweep takes: each greedy choice needs the mean over every α first, so
+  splitting a word over α would mean summing each layer's scores over α chunks before
+  choosing, inside gpr.py's sweeps. Until that exists, such a run is refused here.
 * Finiteness: non-finite word vectors, baselines, QoI values or gradients would give
   patterns chosen among NaNs; each is refused with an error that names where it appeared
   (the input, the baseline, or which α step).
-* ``available_memory``: free memory of the device (CUDA: ``mem_get_info``; CPU: psutil's
-  ``available``, else ``MemAvailable`` from ``/proc/meminfo``), used to size chunks.
+* ``available_memory``: free memory of the device (CUDA: ``mem_get_info`` plus torch's cached
+  free blocks; CPU: psutil's ``available``, else ``MemAvailable`` from ``/proc/meminfo``),
+  used to size chunks.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ def available_memory(device: torch.device) -> int:
     """Bytes free for tensors on ``device`` now."""
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
-        return int(free)
+        cached = torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)  # torch's own free blocks
+        return int(free + max(0, cached))
     try:
         import psutil  # type: ignore
 

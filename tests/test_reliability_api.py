@@ -178,6 +178,13 @@ def test_explanation_from_bad_json_is_an_input_error(text):
         Explanation.from_json(text)
 
 
+def test_json_is_strict(mlm):
+    e = explain(mlm, TEXT, TokenContrast("is", "are"), steps=3)
+    e.words[0].total_influence = float("nan")
+    with pytest.raises(InputError, match="non-finite"):
+        e.to_json()
+
+
 def test_explanation_with_a_damaged_word_is_an_input_error(mlm):
     d = explain(mlm, TEXT, TokenContrast("is", "are"), steps=3).to_dict()
     d["words"][0].pop("embedding")

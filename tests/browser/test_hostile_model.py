@@ -11,8 +11,7 @@ import sys
 import nbformat
 import pytest
 from browser_setup import ARTIFACTS, REPO
-from jupyter_ui import kernel_exec, run_all
-from test_jupyterlab import open_in_lab
+from jupyter_ui import kernel_exec, run_all, wait_for_app, wait_notebook_ready
 
 sys.path.insert(0, str(REPO / "tests"))
 from hostile_model import HOSTILE, MASK  # noqa: E402
@@ -20,6 +19,12 @@ from hostile_model import HOSTILE, MASK  # noqa: E402
 pytestmark = pytest.mark.browser
 
 NOTEBOOK = "notebooks/hostile_model_check.ipynb"
+
+
+def open_in_lab(page, lab_server, path: str) -> None:
+    page.goto(lab_server.with_token(f"/lab/tree/{path}?reset"))
+    wait_for_app(page)
+    assert wait_notebook_ready(page, path)["kernel"] == "python3"
 
 
 @pytest.fixture
