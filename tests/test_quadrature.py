@@ -81,11 +81,17 @@ def test_auto_steps_meet_the_tolerance_and_no_fewer_would(family, task, one_torc
     assert e.quadrature == "gauss-legendre" and e.steps == auto["tried"][-1][0]
     assert auto["converged"]
     delta = abs(e.q_input - e.q_baseline)
+    g = [w.total_influence for w in e.words]
     assert abs(e.completeness_gap) <= tol * delta + 1e-12
-    if len(auto["tried"]) > 1:  # the count before it missed the tolerance
-        fewer = auto["tried"][-2][0]
-        prev = explain(m, text, qoi, steps=fewer, quadrature="gauss-legendre", level="embedding")
-        assert abs(prev.completeness_gap) > tol * delta
+    assert len(auto["tried"]) >= 2  # the change of g_i needs a previous count
+    fewer = auto["tried"][-2][0]
+    prev = explain(m, text, qoi, steps=fewer, quadrature="gauss-legendre", level="embedding")
+    g_prev = [w.total_influence for w in prev.words]
+    change = max(abs(a - b) for a, b in zip(g, g_prev))
+    assert change <= tol * max(abs(v) for v in g) + 1e-12  # every g_i settled since the previous count
+    assert auto["tried"][-1][2] == pytest.approx(change, rel=1e-6, abs=1e-15)
+    for n, gap, moved in auto["tried"][:-1]:  # and every earlier count missed one of the two tests
+        assert gap > tol * delta or moved > tol * max(abs(v) for v in g_prev) * 0.999
     assert e.steps in AUTO_STEPS["gauss-legendre"]
 
 
