@@ -5,7 +5,7 @@ CPU by default: 64 sentences of about 10 tokens on the offline all-MiniLM-L6-v2
 Checks that both give the same patterns, then prints a table.
 
     PYTHONPATH=$PWD python benchmarks/study_batching.py [--n 64] [--steps 11] [--threads 1] [--level attention]
-        [--batch 16] [--embedding engine adjoint]
+        [--batch 16]
 """
 
 from __future__ import annotations
@@ -34,8 +34,6 @@ def main() -> None:
     p.add_argument("--level", default="attention")
     p.add_argument("--batch", type=int, nargs="*", default=[16])
     p.add_argument("--device", default="cpu")
-    p.add_argument("--embedding", nargs="*", default=["engine", "adjoint"],
-                   help="embedding-level sweep of explain_many: the engine's, or the adjoint one (default)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     from ipyinfluence import EmbeddingSimilarity, explain, load_model
@@ -50,7 +48,7 @@ def main() -> None:
     block = max(args.batch)
     # The two sides alternate block by block (the loop on 16 sentences, then explain_many on the
     # same 16, ...), so a busy neighbour on the shared machine slows both alike.
-    variants = [(b, e) for e in args.embedding for b in args.batch]
+    variants = list(args.batch)
     wall = {"loop": 0.0, **{v: 0.0 for v in variants}}
     cpu = dict.fromkeys(wall, 0.0)
     loop, many = [], {v: [] for v in variants}
@@ -62,7 +60,7 @@ def main() -> None:
         cpu["loop"] += time.process_time() - c0
         for v in variants:
             w0, c0 = time.perf_counter(), time.process_time()
-            many[v] += explain_many(model, part, qoi, batch_sentences=v[0], embedding=v[1], **opts).results()
+            many[v] += explain_many(model, part, qoi, batch_sentences=v, **opts).results()
             wall[v] += time.perf_counter() - w0
             cpu[v] += time.process_time() - c0
 
@@ -76,8 +74,7 @@ def main() -> None:
     print(f"| {'method':40} | wall s | sentences/s | speed-up (wall) | CPU s | speed-up (CPU) | same patterns |")
     print(f"|{'-' * 42}|-------:|------------:|----------------:|------:|---------------:|---------------|")
     rows = [("per-sentence explain loop", "loop", "-")] + \
-           [(f"explain_many batch={b} embedding={e}", (b, e), "yes" if same(many[(b, e)]) else "NO")
-            for b, e in variants]
+           [(f"explain_many batch={b}", b, "yes" if same(many[b]) else "NO") for b in variants]
     for name, key, ok in rows:
         print(f"| {name:40} | {wall[key]:6.1f} | {args.n / wall[key]:11.2f} | {wall['loop'] / wall[key]:14.2f}× "
               f"| {cpu[key]:5.1f} | {cpu['loop'] / cpu[key]:13.2f}× | {ok:13} |")

@@ -214,33 +214,6 @@ def layer_jvp(w: LayerWeights, c: LayerCache, dx: torch.Tensor, heads: int) -> t
     return post_attention_jvp(w, c, dz)
 
 
-def layer_jvp_rows(w: LayerWeights, c: LayerCache, dx: torch.Tensor, rows: torch.Tensor, heads: int,
-                   n: int) -> torch.Tensor:
-    """:func:`layer_jvp` for a tangent that is non-zero only at per-word positions ``rows`` (W, k).
-
-    ``dx`` holds those rows only (W, S, k, H); the result is dense (W, S, N, H). Q/K/V
-    tangents are computed on the k rows: the query moves only at those rows and the keys
-    and values only at those columns, so the projections cost k rows instead of N.
-    """
-    wd, s, k, hsz = dx.shape
-    d = hsz // heads
-    dq = split_heads(F.linear(dx, w.wq), heads)  # (W, S, A, k, d)
-    dk = split_heads(F.linear(dx, w.wk), heads)
-    dv = split_heads(F.linear(dx, w.wv), heads)
-    dscores = torch.zeros(wd, s, heads, n, n, dtype=dx.dtype, device=dx.device)
-    dscores.scatter_add_(-2, rows[:, None, None, :, None].expand(wd, s, heads, k, n), dq @ c.k.transpose(-1, -2))
-    dscores.scatter_add_(-1, rows[:, None, None, None, :].expand(wd, s, heads, n, k), c.q @ dk.transpose(-1, -2))
-    dscores = dscores / math.sqrt(d)
-    dprobs = c.probs * (dscores - (c.probs * dscores).sum(-1, keepdim=True))
-    probs_cols = torch.gather(c.probs.expand(wd, -1, -1, -1, -1), -1,
-                              rows[:, None, None, None, :].expand(wd, s, heads, n, k))
-    dctx = dprobs @ c.v + probs_cols @ dv
-    dz = torch.zeros(wd, s, n, hsz, dtype=dx.dtype, device=dx.device)
-    dz.scatter_add_(2, rows[:, None, :, None].expand(wd, s, k, hsz), dx)
-    dz = dz + F.linear(merge_heads(dctx), w.wo)
-    return post_attention_jvp(w, c, dz)
-
-
 # -- reverse mode ---------------------------------------------------------------
 
 def embed_vjp(w: EmbeddingWeights, c: EmbeddingCache, gh: torch.Tensor) -> torch.Tensor:
@@ -371,3 +344,70 @@ def layer_vjp_at(w: LayerWeights, c: LayerCache, gh: torch.Tensor, k_pos: torch.
     gx = torch.einsum("wkj,wskh->wsjh", same, gz)  # the skip
     return (gx + F.linear(merge_heads(gq), w.wq.t()) + F.linear(merge_heads(gk), w.wk.t())
             + F.linear(merge_heads(gv), w.wv.t()))
+
+
+# -- the embedding level's scores read through the adjoint -------------------------------
+# The part of a layer after the attention (W_O, LN1, FFN, LN2 and the residuals) is
+# position-wise, so for every position e  <P_e dz_e, G_e> = <dz_e, gz_e> with
+# gz = post_attention_vjp(G^l): shared by every word. A word's score at every position
+# then needs its attention tangent only where it is non-zero (the kept rows and columns),
+# and the position-wise part runs only at the position(s) kept next.
+
+@dataclass
+class KeptRowsTangent:
+    """What :func:`kept_rows_scores` found for one layer, reused to push the kept tangent on."""
+
+    ds_cols: torch.Tensor  # (W, S, A, N, k): d scores[e, keep_m], the keys move
+    ds_rows: torch.Tensor  # (W, S, A, k, N): d scores[keep_m, j], the queries move
+    p_cols: torch.Tensor  # (W, S, A, N, k): P[e, keep_m]
+    row_sums: torch.Tensor  # (W, S, A, N): Σ_j P ds at every query row
+    dv: torch.Tensor  # (W, S, A, k, d): the values' tangent at the kept rows
+
+
+def kept_rows_scores(w: LayerWeights, c: LayerCache, rows: torch.Tensor, keep: torch.Tensor, gh: torch.Tensor,
+                     heads: int) -> tuple[torch.Tensor, KeptRowsTangent]:
+    """Per step ``<T^l_e, G^l_e>`` at every position e (W, S, N), for a tangent of ``h^{l-1}``
+    living on the kept rows ``keep`` (W, k) (values ``rows`` (W, S, k, H)) and ``G^l = gh``
+    (S, N, H). Equal to the dense tangent (:func:`layer_jvp`) dotted with ``gh`` (tested), at O(N·k) per
+    word and head instead of O(N²) and without the N-row FFN."""
+    wd, s, k, hsz = rows.shape
+    n = c.probs.shape[-1]
+    d = hsz // heads
+    gz = post_attention_vjp(w, c, gh)  # (S, N, H), shared by every word
+    gctx = split_heads(F.linear(gz, w.wo.t()), heads)  # (S, A, N, d)
+    m = gctx @ c.v.transpose(-1, -2)  # (S, A, N, N): <gctx_e, v_j>
+    pm = c.probs * (m - (c.probs * m).sum(-1, keepdim=True))  # centred per row: no cancellation
+    dq = split_heads(F.linear(rows, w.wq), heads)  # (W, S, A, k, d)
+    dk = split_heads(F.linear(rows, w.wk), heads)
+    dv = split_heads(F.linear(rows, w.wv), heads)
+    ds_cols = (c.q @ dk.transpose(-1, -2)) / math.sqrt(d)  # (W, S, A, N, k)
+    ds_rows = (dq @ c.k.transpose(-1, -2)) / math.sqrt(d)  # (W, S, A, k, N)
+    cols = keep[:, None, None, None, :].expand(wd, s, heads, n, k)
+    p_cols = torch.gather(c.probs.expand(wd, -1, -1, -1, -1), -1, cols)
+    pm_cols = torch.gather(pm.expand(wd, -1, -1, -1, -1), -1, cols)
+    p_rows, pm_rows = head_rows(c.probs, keep), head_rows(pm, keep)  # (W, S, A, k, N)
+    row_idx = keep[:, None, None, :].expand(wd, s, heads, k)
+    row_sums = (p_cols * ds_cols).sum(-1).scatter_add(-1, row_idx, (p_rows * ds_rows).sum(-1))
+    centred = (pm_cols * ds_cols).sum(-1).scatter_add(-1, row_idx, (pm_rows * ds_rows).sum(-1))
+    head = centred + (p_cols * (gctx @ dv.transpose(-1, -2))).sum(-1)  # Σ_d dctx·gctx per head
+    per_step = head.sum(2).scatter_add(2, keep[:, None, :].expand(-1, s, -1), (rows * at_positions(gz, keep)).sum(-1))
+    return per_step, KeptRowsTangent(ds_cols, ds_rows, p_cols, row_sums, dv)
+
+
+def kept_rows_push(w: LayerWeights, c: LayerCache, rows: torch.Tensor, keep: torch.Tensor, new: torch.Tensor,
+                   t: KeptRowsTangent) -> torch.Tensor:
+    """The tangent of ``h^l`` at the newly kept positions ``new`` (W, k') only: (W, S, k', H)."""
+    wd, s, k, _ = rows.shape
+    heads, n = c.probs.shape[1], c.probs.shape[-1]
+    k2 = new.shape[1]
+    same = (new[:, :, None] == keep[:, None, :]).to(rows.dtype)  # (W, k', k)
+    ds_new = torch.zeros(wd, s, heads, k2, n, dtype=rows.dtype, device=rows.device)
+    ds_new.scatter_(-1, keep[:, None, None, None, :].expand(wd, s, heads, k2, k),
+                    torch.gather(t.ds_cols, 3, new[:, None, None, :, None].expand(wd, s, heads, k2, k)))
+    ds_new = ds_new + torch.einsum("wij,wsajn->wsain", same, t.ds_rows)
+    p_new = head_rows(c.probs, new)  # (W, S, A, k', N)
+    sums = torch.gather(t.row_sums, -1, new[:, None, None, :].expand(wd, s, heads, k2))
+    p_new_cols = torch.gather(t.p_cols, 3, new[:, None, None, :, None].expand(wd, s, heads, k2, k))
+    dctx = (p_new * (ds_new - sums[..., None])) @ c.v + p_new_cols @ t.dv  # (W, S, A, k', d)
+    dz = F.linear(merge_heads(dctx), w.wo) + torch.einsum("wij,wsjh->wsih", same, rows)
+    return post_attention_jvp(w, post_attention_cache_at(c, new), dz)

@@ -21,7 +21,8 @@ from .functional import (
     embed_jvp,
     embed_vjp,
     head_context_jvp_at,
-    layer_jvp_rows,
+    kept_rows_push,
+    kept_rows_scores,
     layer_vjp,
     layer_vjp_at,
     at_positions,
@@ -129,24 +130,31 @@ def embedding_level(model: InfluenceModel, prep: Prepared, sources: torch.Tensor
                     sign: torch.Tensor | None = None, forced: list[torch.Tensor] | None = None) -> EmbeddingLevel:
     """SPEC §4.1: push the tangent layer by layer, keep ``argmax_e σ·score(e)``.
 
+    The tangent lives on the kept positions only; every position's score is read through
+    the shared adjoint (:func:`~ipyinfluence.functional.kept_rows_scores`), so a word costs
+    O(N·k) per head and layer, and the position-wise part of the layer runs only at the
+    positions kept. Tested against the plain sweep that pushes the dense tangent
+    (tests/_tangent_embedding_level.py) and against explicit Jacobians.
+
     ``forced`` (one (W, k) tensor per layer 1..L) replaces the greedy choice: the baseline
     methods use it so their pattern influences are computed by exactly this sweep.
     """
     enc = model.weights
-    t = source_tangent(model, prep, sources)
-    n = t.shape[2]
+    t = source_tangent(model, prep, sources)  # (W, S, N, H), non-zero at the source only
     s0 = mean_dot(t, prep.grads[0], prep.weights)
     total = s0[torch.arange(sources.numel()), sources]
     if sign is None:
         sign = signs(total)
-    chosen, scores = [sources.reshape(-1, 1)], [s0]
+    keep = sources.reshape(-1, 1)
+    chosen, scores = [keep], [s0]
+    rows = t.gather(2, keep[:, None, :, None].expand(-1, t.shape[1], -1, t.shape[3]))  # (W, S, 1, H)
     for l, (lw, c) in enumerate(zip(enc.layers, prep.forward.layers), start=1):
-        # the tangent lives on the kept positions only: gather them, push them through the layer
-        keep = chosen[-1]
-        rows = t.gather(2, keep[:, None, :, None].expand(-1, t.shape[1], -1, t.shape[3]))
-        t = layer_jvp_rows(lw, c, rows, keep, enc.num_heads, n)
-        sc = mean_dot(t, prep.grads[l], prep.weights)
-        chosen.append(forced[l - 1] if forced is not None else pick(sc, sign, top_k))
+        per_step, tangent = kept_rows_scores(lw, c, rows, keep, prep.grads[l], enc.num_heads)
+        sc = path_mean(per_step, prep.weights, 1)
+        new = forced[l - 1] if forced is not None else pick(sc, sign, top_k)
+        rows = kept_rows_push(lw, c, rows, keep, new, tangent)
+        keep = new
+        chosen.append(new)
         scores.append(sc)
     influence = scores[-1].gather(1, chosen[-1]).sum(1)
     return EmbeddingLevel(total=total, chosen=chosen, scores=scores, influence=influence)

@@ -9,6 +9,8 @@ from ipyinfluence.errors import UnsupportedModelError
 from ipyinfluence.model import load_model, offline_model_path
 from ipyinfluence.tiny import tiny_model
 
+from _tangent_embedding_level import layer_jvp_rows
+
 FAMILIES = ["bert", "roberta", "distilbert", "electra", "albert"]
 TASKS = ["masked-lm", "classification", "encoder"]
 TEXT = "the author that the guards like [MASK] happy ."
@@ -133,5 +135,5 @@ def test_row_sparse_layer_jvp_equals_dense(f64):
     sparse = torch.randn(3, s, 2, h, dtype=torch.float64)
     for w in range(3):
         dense[w, :, rows[w]] = sparse[w]
-    got = fn.layer_jvp_rows(lw, cache, sparse, rows, m.num_heads, n)
+    got = layer_jvp_rows(lw, cache, sparse, rows, m.num_heads, n)
     assert torch.allclose(got, fn.layer_jvp(lw, cache, dense, m.num_heads), atol=1e-12)

@@ -6,12 +6,10 @@ length are stacked along the step axis, ``M`` sentences × ``S`` steps as ``M·S
 row-independent (each row is its own sequence; the stacked QoI applies each sentence's
 own bound QoI to its own rows), so slicing the :class:`~ipyinfluence.gpr.Prepared` back
 per sentence gives what a per-sentence ``prepare`` gives, up to float rounding of the
-larger matmuls. The per-word sweeps then run per sentence on its slice: the attention
-level is the engine's :func:`~ipyinfluence.gpr.attention_level`; the embedding level is
-:func:`.adjoint_embedding.embedding_level_adjoint` (``embedding="adjoint"``, the default:
-the same scores read through the shared adjoint, ~4× cheaper, equal up to float rounding)
-or the engine's :func:`~ipyinfluence.gpr.embedding_level` (``embedding="engine"``). No
-padding: sentences of different lengths go in different batches.
+larger matmuls. The per-word sweeps then run per sentence on its slice, with the
+engine's own :func:`~ipyinfluence.gpr.embedding_level` and
+:func:`~ipyinfluence.gpr.attention_level`. No padding: sentences of different lengths go
+in different batches.
 
 Options other than ``method="gpr"`` (the baselines) take the per-sentence path
 (``iter_explain`` itself), which is exact by construction.
@@ -37,11 +35,9 @@ from ..qoi import BoundQoI, as_qoi
 from ..quadrature import check_quadrature, check_steps, check_tolerance, path_points
 from ..results import LEVELS, Explanation
 from ..validation import check_finite_pass
-from .adjoint_embedding import embedding_level_adjoint
 from .sentence_set import SentenceSet
 
 DEFAULT_BATCH_SENTENCES = 16
-EMBEDDING_SWEEPS = {"adjoint": embedding_level_adjoint, "engine": embedding_level}
 
 
 @dataclasses.dataclass
@@ -120,7 +116,7 @@ class ManyStream:
     def __init__(self, model, texts: Sequence[str], qoi, *, sources=None, steps: int | str = 51, baseline="mask",
                  level: str = "attention", top_k: int = 1, max_batch: int | None = None, method: str = "gpr",
                  quadrature: str | None = None, tolerance: float = 0.01,
-                 batch_sentences: int = DEFAULT_BATCH_SENTENCES, embedding: str = "adjoint"):
+                 batch_sentences: int = DEFAULT_BATCH_SENTENCES):
         self.model = model = load_model(model) if not isinstance(model, InfluenceModel) else model
         texts = list(texts)
         if not texts:
@@ -134,9 +130,6 @@ class ManyStream:
             raise InputError(f"level must be one of {LEVELS}; got {level!r}.")
         if isinstance(batch_sentences, bool) or not isinstance(batch_sentences, int) or batch_sentences < 1:
             raise InputError(f"batch_sentences must be a positive integer; got {batch_sentences!r}.")
-        if embedding not in EMBEDDING_SWEEPS:
-            raise InputError(f"embedding must be one of {tuple(EMBEDDING_SWEEPS)}; got {embedding!r}.")
-        self.embedding_sweep = EMBEDDING_SWEEPS[embedding]
         self.options = dict(sources=sources, steps=steps, baseline=baseline, level=level, top_k=top_k,
                             max_batch=max_batch, method=method, quadrature=quadrature, tolerance=tolerance)
         self.batch_sentences = batch_sentences
@@ -244,7 +237,7 @@ class ManyStream:
             part = pending[:chunk]
             try:
                 src = torch.as_tensor(part, device=model.device)
-                emb = self.embedding_sweep(model, prep, src, top_k)
+                emb = embedding_level(model, prep, src, top_k)
                 att = attention_level(model, prep, src, emb, top_k) if level == "attention" else None
             except Exception as e:  # noqa: BLE001 - only memory errors are retried
                 if not _is_oom(e):
@@ -265,9 +258,9 @@ def explain_many(model, texts: Sequence[str], qoi=None, **options) -> ManyStream
     ``qoi``: one QoI for all texts, or a list with one per text; ``texts`` may be a
     :class:`~ipyinfluence.study.SentenceSet` (its own QoIs by default). Options are
 :func:`ipyinfluence.explain`'s (``sources``, ``steps``, ``baseline``, ``level``,
-    ``top_k``, ``max_batch``, ``method``, ``quadrature``, ``tolerance``) plus ``batch_sentences`` (sentences of one
-    length stacked into one shared pass, default 16) and ``embedding`` ("adjoint", the
-    default, or "engine": which embedding-level sweep, see the module doc). Each explanation equals
+    ``top_k``, ``max_batch``, ``method``, ``quadrature``, ``tolerance``) plus
+    ``batch_sentences`` (sentences of one length stacked into one shared pass, default 16).
+    Each explanation equals
     ``explain(model, texts[i], qoi_i, **options)`` (see the module doc);
     ``explain_many(...).results()`` gives the list in input order.
     """
