@@ -1,0 +1,166 @@
+"""Integration rules: accuracy and cost per rule and step count (issue 11.1).
+
+For each model, every setting (``paper`` at 11/21/51/101 points, ``gauss-legendre`` at
+4…32 nodes, ``steps="auto"``) is compared with a converged reference, Gauss–Legendre
+with 256 nodes on a float64 copy of the same model:
+
+* **g err**: ``max_i |g_i − g_i^ref| / max_i |g_i^ref|`` (worst sentence);
+* **emb err / att err**: the same for the pattern influences, embedding and attention level;
+* **emb = / att =**: the share of pattern choices equal to the reference's, per word and
+  layer (embedding: the chosen positions; attention: the chosen (position, head-or-skip));
+* **time**: wall time of ``explain`` (both levels, all sentences) over paper/51's, one run.
+
+The verdict names the cheapest setting at least as accurate as paper/51 on every model
+(errors no larger, choice shares no smaller): the Explorer's default.
+
+    python benchmarks/quadrature.py                    # minilm (2 sentences), bert-small, bert-base
+    python benchmarks/quadrature.py --models minilm --repeat 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import torch  # noqa: E402
+
+from configs import MODELS, build_model, load_average, make_case  # noqa: E402
+
+from ipyinfluence import explain  # noqa: E402
+
+SETTINGS = [("paper", 11), ("paper", 21), ("paper", 51), ("paper", 101),
+            ("gauss-legendre", 4), ("gauss-legendre", 8), ("gauss-legendre", 12), ("gauss-legendre", 16),
+            ("gauss-legendre", 24), ("gauss-legendre", 32), ("gauss-legendre", "auto")]
+BASE = ("paper", 51)
+REFERENCE = ("gauss-legendre", 256)
+# model -> (sentence lengths in tokens, source words per sentence; None = all)
+WORKLOADS = {"minilm": ((11, 20), None), "bert-small": ((11,), None), "bert-base": ((11,), 3), "guard": ((11,), None)}
+
+
+def label(setting) -> str:
+    rule, steps = setting
+    return f"{'GL' if rule == 'gauss-legendre' else 'paper'}/{steps}"
+
+
+def run(cases, model, setting, repeat: int = 1):
+    """Min wall time over ``repeat`` runs of ``explain`` on every case, and the last results."""
+    rule, steps = setting
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = [explain(model, c.text, c.qoi, sources=c.sources, steps=steps, quadrature=rule) for c in cases]
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
+def rel_err(values, ref) -> float:
+    scale = max(abs(r) for r in ref) or 1.0
+    return max(abs(v - r) for v, r in zip(values, ref)) / scale
+
+
+def compare(expls, refs) -> dict:
+    """Errors (worst sentence) and shares of equal choices (all words and layers) against the reference."""
+    g = emb = att = 0.0
+    emb_same = emb_all = att_same = att_all = 0
+    for e, r in zip(expls, refs):
+        g = max(g, rel_err([w.total_influence for w in e.words], [w.total_influence for w in r.words]))
+        emb = max(emb, rel_err([w.embedding.influence for w in e.words], [w.embedding.influence for w in r.words]))
+        att = max(att, rel_err([w.attention.influence for w in e.words], [w.attention.influence for w in r.words]))
+        for we, wr in zip(e.words, r.words):
+            for se, sr in zip(we.embedding.steps, wr.embedding.steps):
+                emb_same += se.chosen == sr.chosen
+                emb_all += 1
+            for se, sr in zip(we.attention.steps, wr.attention.steps):
+                att_same += [(c.position, c.route) for c in se.chosen] == [(c.position, c.route) for c in sr.chosen]
+                att_all += 1
+    return {"g": g, "emb": emb, "att": att, "emb_same": emb_same / emb_all, "att_same": att_same / att_all}
+
+
+def measure(name: str, repeat: int) -> list[dict]:
+    spec = MODELS[name]
+    lengths, words = WORKLOADS[name]
+    model = build_model(spec)
+    cases = [make_case(spec, n, model=model, max_words=words) for n in lengths]
+    reference = copy.deepcopy(model).to(torch.float64)
+    t = time.perf_counter()
+    _, refs = run(cases, reference, REFERENCE)
+    print(f"# {name}: reference {label(REFERENCE)} float64 in {time.perf_counter() - t:.1f}s "
+          f"({', '.join(f'{c.tokens} tokens/{len(c.sources)} words' for c in cases)}); load {load_average()}",
+          flush=True)
+    del reference
+    run(cases[:1], model, ("gauss-legendre", 2))  # warm-up: first-call costs are not a rule's
+    rows = []
+    for setting in SETTINGS:
+        seconds, expls = run(cases, model, setting, repeat)
+        steps = "/".join(str(e.steps) for e in expls)
+        rows.append({"model": name, "setting": label(setting), "steps": steps, "seconds": seconds,
+                     "steps_total": sum(e.steps for e in expls), **compare(expls, refs)})
+        print(f"  {label(setting):9} steps {steps:7} {seconds:7.2f}s  g err {rows[-1]['g']:.2e}", flush=True)
+    base = next(r for r in rows if r["setting"] == label(BASE))
+    for r in rows:
+        r["time"] = r["seconds"] / base["seconds"]
+    return rows
+
+
+def as_accurate(row, base) -> bool:
+    return (row["g"] <= base["g"] and row["emb"] <= base["emb"] and row["att"] <= base["att"]
+            and row["emb_same"] >= base["emb_same"] and row["att_same"] >= base["att_same"])
+
+
+def pct(x: float) -> str:
+    return f"{100 * x:.3g}%"
+
+
+def table(rows) -> str:
+    out = ["| model | setting | steps | g err | emb err | att err | emb = | att = | time / paper-51 | ≥ paper-51 |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        base = next(b for b in rows if b["model"] == r["model"] and b["setting"] == label(BASE))
+        out.append(f"| {r['model']} | {r['setting']} | {r['steps']} | {pct(r['g'])} | {pct(r['emb'])} | {pct(r['att'])} "
+                   f"| {r['emb_same']:.0%} | {r['att_same']:.0%} | {r['time']:.2f}× | "
+                   f"{'yes' if as_accurate(r, base) else 'no'} |")
+    return "\n".join(out)
+
+
+def verdict(rows) -> str:
+    """The fixed setting with the fewest steps that is as accurate as paper/51 on every model."""
+    models = sorted({r["model"] for r in rows}, key=[r["model"] for r in rows].index)
+    ok = []
+    for setting in SETTINGS:
+        if setting[1] == "auto":
+            continue
+        mine = [next(r for r in rows if r["model"] == m and r["setting"] == label(setting)) for m in models]
+        bases = [next(r for r in rows if r["model"] == m and r["setting"] == label(BASE)) for m in models]
+        if all(as_accurate(r, b) for r, b in zip(mine, bases)):
+            ok.append((sum(r["time"] for r in mine) / len(mine), setting, mine))
+    if not ok:
+        return "No fixed setting is as accurate as paper/51 on every model."
+    speed, setting, mine = min(ok, key=lambda t: t[0])
+    per_model = ", ".join(f"{r['model']} {1 / r['time']:.1f}×" for r in mine)
+    return (f"Cheapest setting at least as accurate as paper/51 on every model: {label(setting)} "
+            f"(speed-up over paper/51: {per_model}; mean time ratio {speed:.2f}).")
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--models", default="minilm,bert-small,bert-base", help="comma-separated; also 'guard'")
+    p.add_argument("--repeat", type=int, default=1, help="runs per setting; the minimum time is kept")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1: the shared box oversubscribes)")
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    print(f"# load average {load_average()} at start, torch {torch.__version__}, {a.threads} thread(s)", flush=True)
+    rows = []
+    for name in a.models.split(","):
+        rows += measure(name, a.repeat)
+    print(f"# load average {load_average()} at end\n")
+    print(table(rows))
+    print("\n" + verdict(rows))
+
+
+if __name__ == "__main__":
+    main()
