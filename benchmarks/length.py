@@ -9,6 +9,10 @@ pass, then per-word sweeps):
 
     all words ≈ prepare + (sweeps / words) × all_words
 
+Times are process CPU seconds (one torch thread): on the shared box a process gets a
+varying share of a core, and CPU time is the work done, whatever the share; the wall time
+of the whole call is printed too.
+
 Expected growth at fixed width: a word's sweeps cost O(N·H²) (dense layers) + O(N²·H)
 (attention) per layer, so the per-word exponent goes from 1 toward 2 as N grows; all
 words add one more N (toward 3). The fit is the log-log slope over every length, and
@@ -53,10 +57,11 @@ def slope(xs, ys) -> float:
 
 
 def row(r: dict) -> dict:
-    ph = r["phase_seconds"]
+    ph = r["phase_cpu_seconds"]
     sweeps = sum(ph.get(k, 0.0) for k in SWEEPS)
     per_word = sweeps / r["words"]
     return {"config": r["config"], "words": r["words"], "all_words": r["all_words"], "seconds": r["seconds"],
+            "cpu": r["cpu_seconds"],
             "prepare": ph.get("prepare", 0.0), "per_word": per_word,
             "all_est": ph.get("prepare", 0.0) + per_word * r["all_words"],
             "setup_mb": r["rss_after_setup_mb"], "added_mb": r["added_mb"],
@@ -75,8 +80,8 @@ def main(argv=None) -> None:
     lengths = [int(n) for n in a.lengths.split(",")]
     print(f"# {a.quadrature}/{a.steps}, first {a.words} source words, {a.threads} thread(s); "
           f"load average {load_average()} at start", flush=True)
-    table = ["| config | words run | all words | explain s | prepare s | s per word | all words s (est.) "
-             "| set-up MB | added peak MB | peak phase |", "|---|---|---|---|---|---|---|---|---|---|"]
+    table = ["| config | words run | all words | wall s | CPU s | prepare CPU s | CPU s per word | all words CPU s (est.) "
+             "| set-up MB | added peak MB | peak phase |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     fits = ["| model | per word: fit (11–max) | per word: last two | expected | all words: fit | all words: last two "
             "| expected | prepare: fit | peak MB: fit |", "|---|---|---|---|---|---|---|---|---|"]
     for model in a.models.split(","):
@@ -84,10 +89,10 @@ def main(argv=None) -> None:
         for n in lengths:
             rows.append(row(probe(f"{model}/{n}", a.words, a.steps, a.quadrature, a.threads)))
             r = rows[-1]
-            print(f"  {r['config']}: {r['seconds']:.1f}s (prepare {r['prepare']:.1f}s, {r['per_word']:.2f}s/word), "
+            print(f"  {r['config']}: {r['seconds']:.1f}s wall, {r['cpu']:.1f}s CPU (prepare {r['prepare']:.1f}s, {r['per_word']:.2f}s/word), "
                   f"+{r['added_mb']:.0f} MB, load {load_average()}", flush=True)
-            table.append(f"| {r['config']} | {r['words']} | {r['all_words']} | {r['seconds']:.1f} | {r['prepare']:.1f} "
-                         f"| {r['per_word']:.2f} | {r['all_est']:.0f} | {r['setup_mb']:.0f} | {r['added_mb']:.0f} "
+            table.append(f"| {r['config']} | {r['words']} | {r['all_words']} | {r['seconds']:.3g} | {r['cpu']:.3g} | {r['prepare']:.3g} "
+                         f"| {r['per_word']:.3g} | {r['all_est']:.3g} | {r['setup_mb']:.0f} | {r['added_mb']:.0f} "
                          f"| {r['peak_phase']} |")
         ns = lengths
         fits.append(f"| {model} | {slope(ns, [r['per_word'] for r in rows]):.2f} "

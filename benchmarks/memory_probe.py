@@ -10,7 +10,8 @@ report says which phase holds the peak.
 
 Prints one JSON line: ``rss_after_setup_mb``, ``peak_rss_mb``, ``added_mb`` (peak minus
 set-up: what the call itself needed), ``seconds``, ``cpu_seconds``, ``phase_peak_mb``,
-``phase_seconds`` (wall time inside each engine phase; ``prepare`` is the shared pass).
+``phase_seconds`` and ``phase_cpu_seconds`` (wall and process CPU time inside each engine
+phase; ``prepare`` is the shared pass).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class PhaseSampler:
     """Samples the resident set every ``period`` s and keeps the max per engine phase."""
 
     def __init__(self, period: float = 0.005):
-        self.period, self.phase, self.peaks, self.seconds = period, "other", {}, {}
+        self.period, self.phase, self.peaks, self.seconds, self.cpu = period, "other", {}, {}, {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._statm = open("/proc/self/statm")
@@ -76,11 +77,12 @@ class PhaseSampler:
 
             def wrapped(*a, _fn=fn, _name=name, **k):
                 outer, self.phase = self.phase, _name
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 try:
                     return _fn(*a, **k)
                 finally:
                     self.seconds[_name] = self.seconds.get(_name, 0.0) + time.perf_counter() - t
+                    self.cpu[_name] = self.cpu.get(_name, 0.0) + time.process_time() - c
                     self.phase = outer
             setattr(ex, name, wrapped)
         self._module = ex
@@ -127,6 +129,7 @@ def main(argv=None) -> None:
         "added_mb": round(peak - before, 1), "seconds": round(wall, 3), "cpu_seconds": round(cpu, 3),
         "phase_peak_mb": {k: round(v, 1) for k, v in sampler.peaks.items()},
         "phase_seconds": {k: round(v, 3) for k, v in sampler.seconds.items()},
+        "phase_cpu_seconds": {k: round(v, 3) for k, v in sampler.cpu.items()},
     }))
 
 
