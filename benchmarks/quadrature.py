@@ -17,12 +17,16 @@ The verdict names the cheapest setting at least as accurate as paper/51 on every
 
     python benchmarks/quadrature.py                    # minilm (2 sentences), bert-small, bert-base
     python benchmarks/quadrature.py --models minilm --repeat 2
+    # one process per model (in parallel on a shared box), then one table and verdict:
+    python benchmarks/quadrature.py --models minilm --save /tmp/q-minilm.json   # … likewise per model
+    python benchmarks/quadrature.py --load /tmp/q-minilm.json /tmp/q-bert-small.json /tmp/q-bert-base.json
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import json
 import sys
 import time
 from pathlib import Path
@@ -41,7 +45,7 @@ SETTINGS = [("paper", 11), ("paper", 21), ("paper", 51), ("paper", 101),
 BASE = ("paper", 51)
 REFERENCE = ("gauss-legendre", 256)
 # model -> (sentence lengths in tokens, source words per sentence; None = all)
-WORKLOADS = {"minilm": ((11, 20), None), "bert-small": ((11,), None), "bert-base": ((11,), 3), "guard": ((11,), None)}
+WORKLOADS = {"minilm": ((11, 20), None), "bert-small": ((11,), None), "bert-base": ((11,), 2), "guard": ((11,), None)}
 
 
 def label(setting) -> str:
@@ -154,13 +158,21 @@ def main(argv=None) -> None:
     p.add_argument("--models", default="minilm,bert-small,bert-base", help="comma-separated; also 'guard'")
     p.add_argument("--repeat", type=int, default=1, help="runs per setting; the minimum time is kept")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1: the shared box oversubscribes)")
+    p.add_argument("--save", help="also write the rows to this JSON file")
+    p.add_argument("--load", nargs="+", help="measure nothing: print the table and verdict of saved rows")
     a = p.parse_args(argv)
-    torch.set_num_threads(a.threads)
-    print(f"# load average {load_average()} at start, torch {torch.__version__}, {a.threads} thread(s)", flush=True)
-    rows = []
-    for name in a.models.split(","):
-        rows += measure(name, a.repeat)
-    print(f"# load average {load_average()} at end\n")
+    if a.load:
+        rows = [r for f in a.load for r in json.loads(Path(f).read_text())]
+    else:
+        torch.set_num_threads(a.threads)
+        print(f"# load average {load_average()} at start, torch {torch.__version__}, {a.threads} thread(s)",
+              flush=True)
+        rows = []
+        for name in a.models.split(","):
+            rows += measure(name, a.repeat)
+        print(f"# load average {load_average()} at end\n")
+        if a.save:
+            Path(a.save).write_text(json.dumps(rows, indent=1))
     print(table(rows))
     print("\n" + verdict(rows))
 
