@@ -153,11 +153,20 @@ def time_plain_forward(case: Case, inputs: torch.Tensor) -> float:
         return time.perf_counter() - t
 
 
-def time_engine(case: Case, steps: int = STEPS, max_batch: int | None = None, level: str = "attention"):
+def time_engine(case: Case, steps: int | str = STEPS, max_batch: int | None = None, level: str = "attention",
+                quadrature: str | None = None):
     """Wall time of ``explain`` (both levels by default) and its result."""
     from ipyinfluence import explain
 
     t = time.perf_counter()
     result = explain(case.model, case.text, case.qoi, sources=case.sources, steps=steps, level=level,
-                     max_batch=max_batch)
+                     max_batch=max_batch, quadrature=quadrature)
     return time.perf_counter() - t, result
+
+
+def load_average() -> str:
+    """The 1-, 5- and 15-minute load averages (``/proc/loadavg``), to print next to a table."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
