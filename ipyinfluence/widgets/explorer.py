@@ -11,11 +11,12 @@ export buttons (SVG / HTML / JSON as download links; also written to ``export_di
 
 Running (:mod:`.run_loop` says why, with the measurements): the **Run button** runs in
 a worker thread (inline in Colab), so **Cancel** stops the run after the current word,
-keeping the words done; :meth:`run` called in a cell runs inline, handles Cancel clicks
-between words (``jupyter-ui-poll``) and returns the explanation. ``background=True`` /
-``False`` forces one way for both. Views redraw in batches (at most every ~0.15 s), not
-per word. ``preview_steps > 0`` switches on **progressive mode**: every word from a
-coarse run first, each replaced by its exact result as it arrives
+keeping the words done. :meth:`run` called in a cell runs inline and returns the
+explanation (it handles Cancel clicks between words only on ipykernel < 7 with
+``jupyter-ui-poll``). ``background=True`` / ``False`` forces one way for both. Views
+redraw in growing batches (:class:`~.views.RedrawClock`), not per word.
+``preview_steps > 0`` switches on **progressive mode**: every word from a coarse run
+first, each replaced by its exact result as it arrives
 (:func:`ipyinfluence.progressive.iter_progressive`). ``threads`` sets the torch threads
 of a run (default "auto", see :mod:`ipyinfluence.threads`).
 

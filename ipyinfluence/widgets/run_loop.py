@@ -6,9 +6,10 @@ Chromium against JupyterLab 4.6 + ipykernel 7.4 (``tests/browser/test_explorer_c
 and ``tests/artifacts/explorer-timings.json``):
 
 * *worker thread*: the Run button starts the run in a thread and returns, so the kernel
-  handles the Cancel click at once; the run stops after the current word. Click →
-  "Cancelled" status: 0.3-0.5 s with ~0.25 s words, first and second run alike, in
-  JupyterLab, Notebook 7 and Voila.
+  handles the Cancel click at once (click → "Cancelling…" 23-158 ms) and the run stops
+  after the current word: click → "Cancelled" 0.16-0.47 s in JupyterLab (first and
+  second run alike), 0.15-0.36 s in Voila, 0.50-1.03 s in Notebook 7, with ~0.25 s words
+  on a 2-core machine under a load average of 3-9.
 * *inline, processing UI events between words* (PyPI ``jupyter-ui-poll`` 1.1): on
   ipykernel 7.4 it does nothing (the kernel has no ``do_one_iteration`` any more; the
   wrapper swallows the error): 158 polls over 8 s handled no click, and in the browser
