@@ -45,11 +45,13 @@ import traitlets
 from .. import explanation_stream
 from ..errors import InfluenceError
 from ..integration import INPUT_BASELINES
+from ..quadrature import QUADRATURES
 from ..model import InfluenceModel, load_model
 from ..results import Explanation, WordResult
 from ..threads import _parse as _parse_threads
 from .colab import enable_colab_widgets
-from .explorer_controls import LEVEL_OPTIONS, STEPS_RANGE, TOP_K_RANGE, build_controls, layout_children
+from .explorer_controls import (DEFAULT_QUADRATURE, DEFAULT_STEPS, LEVEL_OPTIONS, STEPS_RANGE, TOP_K_RANGE,
+                                build_controls, layout_children)
 from .explorer_run import RunningMixin
 from .export import export_text
 from .style import PALETTES
@@ -94,7 +96,8 @@ class Explorer(RunningMixin, widgets.VBox):
     error = traitlets.Unicode("")
     running = traitlets.Bool(False)
     level = traitlets.Enum(LEVEL_OPTIONS, "attention")
-    steps = traitlets.Int(51)
+    steps = traitlets.Int(DEFAULT_STEPS)
+    quadrature = traitlets.Enum(QUADRATURES, DEFAULT_QUADRATURE)
     top_k = traitlets.Int(1)
     baseline = traitlets.Unicode("mask")
     method = traitlets.Unicode("gpr")
@@ -106,7 +109,8 @@ class Explorer(RunningMixin, widgets.VBox):
     preview_steps = traitlets.Int(0)  # > 0: progressive mode, a coarse preview of every word first
     explanation = traitlets.Instance(Explanation, allow_none=True)
 
-    def __init__(self, model: Any = None, text: Optional[str] = None, qoi: Any = None, *, steps: int = 51,
+    def __init__(self, model: Any = None, text: Optional[str] = None, qoi: Any = None, *, steps: int = DEFAULT_STEPS,
+                 quadrature: str = DEFAULT_QUADRATURE,
                  level: str = "attention", top_k: int = 1, baseline: str = "mask", method: str = "gpr",
                  palette: str = "paper", background: Optional[bool] = None, preview_steps: int = 0,
                  sources: Optional[list[int]] = None, threads: Union[int, str] = "auto",
@@ -131,11 +135,12 @@ class Explorer(RunningMixin, widgets.VBox):
         if level not in LEVEL_OPTIONS:
             raise InfluenceError(f"level must be one of {LEVEL_OPTIONS}; got {level!r}.")
         build_controls(self, methods, baseline, palette)
-        self.views: list = [self.graph, self.bars]
+        self.views: list = [self.sentence, self.graph, self.bars, self.step_through]
         super().__init__(layout_children(self), **kwargs)
         self.add_class("ipyinfluence-explorer")
 
         for name, widget in (("text", self.text_box), ("level", self.level_toggle), ("steps", self.steps_box),
+                             ("quadrature", self.quadrature_box),
                              ("top_k", self.top_k_box), ("baseline", self.baseline_box),
                              ("method", self.method_box), ("palette", self.palette_box),
                              ("only_selected", self.only_selected_box)):
@@ -151,10 +156,12 @@ class Explorer(RunningMixin, widgets.VBox):
         self.observe(self._on_level, names="level")
         self.observe(self._on_palette, names="palette")
         self.chips.observe(self._on_chips, names="selected")
+        self.sentence.on_select(self._on_word_picked)
+        self.step_through.on_select(self._on_word_picked)
         self.qoi_editor.observe(lambda _c: self._update_text_hint(), names="task")
 
         self.steps, self.top_k, self.method, self.baseline = steps, top_k, method, baseline
-        self.level, self.palette = level, palette
+        self.level, self.palette, self.quadrature = level, palette, quadrature
         self.text = text if text is not None else default_text(
             self.model.task if self.model else None, self.model.mask_token if self.model else "[MASK]")
         self._text_is_default = text is None  # the assignment above is ours, not the user's
@@ -316,10 +323,20 @@ class Explorer(RunningMixin, widgets.VBox):
         self.text_hint.value = f"<small style='color:#a05a00'>{html.escape(hint)}</small>" if hint else ""
 
     def _on_level(self, change) -> None:
-        self.graph.level = change["new"]  # the Enum trait has checked it
+        self.graph.level = self.step_through.level = change["new"]  # the Enum trait has checked it
 
     def _on_palette(self, change) -> None:
-        self.graph.palette = change["new"]
+        self.graph.palette = self.sentence.palette = self.step_through.palette = change["new"]
+
+    def _on_word_picked(self, position) -> None:
+        """A word clicked in the coloured sentence or picked in the step-through: show its pattern."""
+        try:
+            self.chips.select([position])
+            self.sentence.selected = position
+            if self.step_through.position != position:
+                self.step_through.show_word(position)
+        except Exception as e:  # noqa: BLE001 - a widget never dies
+            self.error = f"could not show that word: {e}"
 
     def _on_chips(self, _change) -> None:
         try:

@@ -9,10 +9,12 @@ import html
 import ipywidgets as widgets
 
 from ..integration import INPUT_BASELINES
+from .coloured_sentence import ColouredSentence
 from .influence_bars import InfluenceBars
 from .pattern_graph import PatternGraph
 from .progress import RunProgress
 from .qoi_editor import QoIEditor
+from .step_through import StepThrough
 from .style import PALETTES
 from .token_chips import TokenChips
 
@@ -20,6 +22,11 @@ LEVEL_OPTIONS = ("embedding", "attention")
 STEPS_RANGE = (2, 5000)
 TOP_K_RANGE = (1, 512)
 PALETTE_OPTIONS = [("green / red (paper)", "paper"), ("blue / orange (colour-blind safe)", "colorblind")]
+QUADRATURE_OPTIONS = [("Gauss–Legendre", "gauss-legendre"), ("paper (linspace, mean)", "paper")]
+# The Explorer's default rule: the cheapest setting at least as accurate as the paper's 51-point
+# mean on every measured column (g_i, pattern influences, choices), on real all-MiniLM-L6-v2
+# sentences: benchmarks/quadrature.py, benchmarks/README.md (1.4–1.7× faster, 5–50× more accurate).
+DEFAULT_STEPS, DEFAULT_QUADRATURE = 32, "gauss-legendre"
 
 
 def build_controls(x, methods, baseline: str, palette: str) -> None:
@@ -43,9 +50,12 @@ def build_controls(x, methods, baseline: str, palette: str) -> None:
     x.level_toggle = widgets.ToggleButtons(options=list(LEVEL_OPTIONS), value="attention",
                                            tooltips=["π^e: one node per layer",
                                                      "π^a: also the head or skip route per layer"])
-    x.level_toggle.style.button_width = "90px"
-    x.steps_box = widgets.BoundedIntText(value=51, min=STEPS_RANGE[0], max=STEPS_RANGE[1], description="steps",
-                                         layout=W(width="150px"))
+    x.level_toggle.style.button_width = "auto"  # "embedding" is 74 px of text: a fixed 90 px cut it
+    x.steps_box = widgets.BoundedIntText(value=DEFAULT_STEPS, min=STEPS_RANGE[0], max=STEPS_RANGE[1],
+                                         description="steps", layout=W(width="150px"))
+    x.quadrature_box = widgets.Dropdown(options=QUADRATURE_OPTIONS, value=DEFAULT_QUADRATURE, description="rule",
+                                        tooltip="integration rule over the path from the baseline to the input",
+                                        layout=W(width="260px"))
     x.top_k_box = widgets.BoundedIntText(value=1, min=TOP_K_RANGE[0], max=TOP_K_RANGE[1], description="top_k",
                                          layout=W(width="150px"))
     x.palette_box = widgets.Dropdown(options=PALETTE_OPTIONS, value=palette if palette in PALETTES else "paper",
@@ -53,7 +63,8 @@ def build_controls(x, methods, baseline: str, palette: str) -> None:
     x.only_selected_box = widgets.Checkbox(value=False, description="compute only the selected words",
                                            indent=False, layout=W(width="260px"))
     for w, cls in ((x.baseline_box, "baseline"), (x.method_box, "method"), (x.level_toggle, "level"),
-                   (x.steps_box, "steps"), (x.top_k_box, "top-k"), (x.palette_box, "palette"),
+                   (x.steps_box, "steps"), (x.quadrature_box, "quadrature"), (x.top_k_box, "top-k"),
+                   (x.palette_box, "palette"),
                    (x.only_selected_box, "only-selected")):
         w.add_class(f"ipyinfluence-{cls}")
     x.run_button = widgets.Button(description="Run", button_style="primary", icon="play",
@@ -68,8 +79,12 @@ def build_controls(x, methods, baseline: str, palette: str) -> None:
     x.error_line = widgets.HTML()
     x.error_line.add_class("ipyinfluence-error")
     x.chips = TokenChips()
+    x.sentence = ColouredSentence(palette=x.palette_box.value)
     x.graph = PatternGraph(palette=x.palette_box.value)
     x.bars = InfluenceBars()
+    x.step_through = StepThrough(palette=x.palette_box.value)
+    x.step_through_box = widgets.Accordion(children=[x.step_through], titles=("Step through GPR, one layer at a time",),
+                                           selected_index=None)
     x.export_buttons = {}
     for kind in ("svg", "html", "json"):
         b = widgets.Button(description=kind.upper(), icon="download", layout=W(width="90px"),
@@ -89,11 +104,14 @@ def layout_children(x) -> list:
         x.text_hint,
         x.qoi_editor,
         H([x.baseline_box, x.method_box, x.level_toggle]),
-        H([x.steps_box, x.top_k_box, x.palette_box]),
+        H([x.steps_box, x.quadrature_box, x.top_k_box, x.palette_box], layout=widgets.Layout(flex_flow="row wrap")),
         H([x.run_button, x.cancel_button, x.progress], layout=middle),
         x.status_line,
         x.error_line,
         H([x.chips, x.only_selected_box], layout=widgets.Layout(align_items="center", flex_flow="row wrap")),
-        *x.views,
+        x.sentence,
+        x.graph,
+        x.bars,
+        x.step_through_box,
         H([widgets.Label("export:")] + list(x.export_buttons.values()) + [x.export_line], layout=middle),
     ]

@@ -92,7 +92,7 @@ class RunningMixin:
         return RunOptions(text=self.text, qoi=self.qoi_editor.qoi(), steps=self.steps,
                           preview_steps=self.preview_steps, sources=sources,
                           options=dict(baseline=self.baseline, level=self.level, top_k=self.top_k,
-                                       method=self.method))
+                                       method=self.method, quadrature=self.quadrature))
 
     def _run_stream(self) -> None:
         model = self.load()

@@ -23,10 +23,11 @@ class TokenChips(widgets.HBox):
 
     def __init__(self, **kwargs):
         self.chips: dict[int, widgets.ToggleButton] = {}
-        self.all_button = widgets.Button(description="all", layout=widgets.Layout(width="48px"),
-                                         tooltip="show every source word")
-        self.none_button = widgets.Button(description="none", layout=widgets.Layout(width="52px"),
-                                          tooltip="hide every pattern")
+        # Worded and styled apart from the word chips: a token "all" or "none" is a chip too.
+        self.all_button = widgets.Button(description="show all", icon="check-square-o", button_style="info",
+                                         layout=widgets.Layout(width="auto"), tooltip="show every source word")
+        self.none_button = widgets.Button(description="hide all", icon="square-o", button_style="info",
+                                          layout=widgets.Layout(width="auto"), tooltip="hide every pattern")
         self.all_button.on_click(lambda _b: self.select(None))
         self.none_button.on_click(lambda _b: self.select([]))
         self._quiet = False

@@ -41,7 +41,9 @@ def test_defaults_per_task(mlm, classifier, encoder):
     e = Explorer(encoder)
     assert e.text == "the movie was not good ."
     assert isinstance(e.qoi_editor.qoi(), EmbeddingSimilarity) and e.qoi_editor.qoi().reference == "a great film"
-    assert x.steps == 51 and x.level == "attention" and x.top_k == 1 and x.baseline == "mask"
+    # the default rule is benchmarks/quadrature.py's choice (issue 11): Gauss–Legendre, 32 nodes
+    assert x.steps == 32 and x.quadrature == "gauss-legendre" and x.steps_box.value == 32
+    assert x.level == "attention" and x.top_k == 1 and x.baseline == "mask"
     assert tuple(x.method_box.options) == importlib.import_module("ipyinfluence.explain").METHODS
     assert "ipyinfluence-explorer" in x._dom_classes
     assert "ipyinfluence-run" in x.run_button._dom_classes and "ipyinfluence-cancel" in x.cancel_button._dom_classes

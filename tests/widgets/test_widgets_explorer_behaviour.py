@@ -97,7 +97,8 @@ def test_compute_only_the_selected_words(mlm):
     result = x.run()
     assert result.sources == [guards] and [w.position for w in result.words] == [guards]
     assert set(x.chips.chips) == {p for p in range(len(tokens)) if tokens[p] != "[MASK]"}  # all still offered
-    assert result == explain(mlm, MLM_TEXT, TokenContrast("is", "are"), steps=STEPS, sources=[guards])
+    assert result == explain(mlm, MLM_TEXT, TokenContrast("is", "are"), steps=STEPS, sources=[guards],
+                             quadrature=x.quadrature)
     x.chips.select([])
     x.run()
     assert "no word is selected" in x.error and x.explanation is result

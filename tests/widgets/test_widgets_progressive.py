@@ -16,7 +16,7 @@ def test_preview_is_drawn_first_then_replaced_by_the_exact_result(mlm):
     assert seen[0] == (n, 7)
     assert result.steps == 7 and result.complete
     assert ex.graph.explanation is result
-    direct = explain(mlm, MLM_TEXT, TokenContrast("is", "are"), steps=7, max_batch=7)
+    direct = explain(mlm, MLM_TEXT, TokenContrast("is", "are"), steps=7, max_batch=7, quadrature=ex.quadrature)
     assert result == direct
 
 
