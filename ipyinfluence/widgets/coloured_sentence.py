@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import html
 import math
-import threading
-from typing import Callable, Optional
+from typing import Optional
 
 import ipywidgets as widgets
 import traitlets
 
 from ..results import Explanation, WordResult
 from .style import HIGHLIGHT_COLOR, PALETTES, TEXT_COLOR, check_palette, fmt, shade, sign_legend_html
+from .views import PickingView
 
 
 def g_reference(explanation: Optional[Explanation]) -> float:
@@ -66,7 +66,7 @@ def sentence_html(explanation: Explanation, palette: str = "paper", reference: O
     return f"<div class='ipyinfluence-sentence'>{''.join(spans)}<br>{legend}</div>"
 
 
-class ColouredSentence(widgets.VBox):
+class ColouredSentence(PickingView, widgets.VBox):
     """The sentence shaded by ``g_i``; clicking a computed word selects it."""
 
     selected = traitlets.Int(None, allow_none=True)
@@ -75,10 +75,8 @@ class ColouredSentence(widgets.VBox):
 
     def __init__(self, explanation: Optional[Explanation] = None, *, palette: str = "paper",
                  reference: Optional[float] = None, **kwargs):
-        self.explanation: Optional[Explanation] = None
+        self._init_view()
         self.buttons: list[widgets.Button] = []
-        self._select = widgets.CallbackDispatcher()
-        self._lock = threading.RLock()
         self.tokens_box = widgets.HBox([], layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
         self.tokens_box.add_class("ipyinfluence-sentence-tokens")
         self.legend = widgets.HTML()
@@ -101,20 +99,6 @@ class ColouredSentence(widgets.VBox):
             if self.selected is not None and (explanation is None or self.selected >= len(tokens)):
                 self.selected = None
         self.redraw()
-
-    def add_word(self, word: WordResult) -> None:
-        if self.explanation is None:
-            raise ValueError("call set_explanation(explanation) before add_word: the sentence needs the tokens.")
-        self.explanation.put_word(word)
-        self.redraw()
-
-    def redraw(self) -> None:
-        with self._lock:
-            self._redraw()
-
-    def on_select(self, callback: Callable[[int], object], remove: bool = False) -> None:
-        """``callback(position)`` when a word is clicked (or :meth:`select` is called)."""
-        self._select.register_callback(callback, remove=remove)
 
     def select(self, position: Optional[int]) -> None:
         """Select the word at ``position`` (None: none) and tell the callbacks."""

@@ -31,9 +31,8 @@ registers ``callback(position)`` for a word picked in its own dropdown.
 from __future__ import annotations
 
 import html
-import threading
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Optional
 
 import ipywidgets as widgets
 import traitlets
@@ -43,6 +42,7 @@ from ..results import SKIP, Explanation, Route, WordResult
 from .geometry import X_ROW, hidden_row, qoi_row, qoi_x, row_labels, token_rows, word_drawing
 from .style import (GRID_COLOR, HIGHLIGHT_COLOR, NODE_COLOR, PALETTES, TEXT_COLOR, check_palette, fmt, layer_label,
                     line_width, sign_color, width_reference)
+from .views import PickingView
 
 SHOWN = 12  # candidate bars shown before "… n more"
 COMPACT_COL_PX = 26  # token texts on two lines: a 40-token sentence fits ~1150 px
@@ -122,7 +122,7 @@ def rule_text(stage: Stage, tokens: list[str]) -> str:
     return text + "."
 
 
-class StepThrough(widgets.VBox):
+class StepThrough(PickingView, widgets.VBox):
     """Step through GPR for one word of an explanation (see the module doc)."""
 
     position = traitlets.Int(None, allow_none=True)  # the word whose pattern is built
@@ -132,10 +132,8 @@ class StepThrough(widgets.VBox):
 
     def __init__(self, explanation: Optional[Explanation] = None, *, position: Optional[int] = None,
                  level: str = "attention", palette: str = "paper", **kwargs):
-        self.explanation: Optional[Explanation] = None
+        self._init_view()
         self.stage_list: list[Stage] = []
-        self._lock = threading.RLock()
-        self._select = widgets.CallbackDispatcher()
         self._quiet = False
         self.word_box = widgets.Dropdown(options=[], description="word", layout=widgets.Layout(width="260px"))
         self.word_box.add_class("ipyinfluence-step-word")
@@ -209,21 +207,10 @@ class StepThrough(widgets.VBox):
             self._refresh_words()
         self.redraw()
 
-    def add_word(self, word: WordResult) -> None:
-        if self.explanation is None:
-            raise ValueError("call set_explanation(explanation) before add_word: the step-through needs the tokens.")
-        self.explanation.put_word(word)
-        with self._lock:
-            self._refresh_words()
-        self.redraw()
-
     def redraw(self) -> None:
         with self._lock:
+            self._refresh_words()  # words added since the last redraw join the dropdown
             self._redraw()
-
-    def on_select(self, callback: Callable[[int], object], remove: bool = False) -> None:
-        """``callback(position)`` when a word is picked in the step-through's dropdown."""
-        self._select.register_callback(callback, remove=remove)
 
     # -- navigation -------------------------------------------------------------------
     def show_word(self, position: int) -> None:

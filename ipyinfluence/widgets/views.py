@@ -14,8 +14,11 @@ tokens (issue 10: engine 0.4 s, browser 16.6 s).
 
 from __future__ import annotations
 
+import threading
 import time
-from typing import Optional, Protocol, runtime_checkable
+from typing import Callable, Optional, Protocol, runtime_checkable
+
+import ipywidgets as widgets
 
 from ..results import Explanation, WordResult
 
@@ -29,6 +32,38 @@ class ExplorerView(Protocol):
     def add_word(self, word: WordResult) -> None: ...
 
     def redraw(self) -> None: ...
+
+
+class PickingView:
+    """What a view that picks a word shares (:class:`~.coloured_sentence.ColouredSentence`,
+    :class:`~.step_through.StepThrough`): one lock around its drawing (a run in a worker
+    thread and a click in the kernel may meet), ``add_word`` that only records, ``redraw``
+    under the lock, and ``on_select`` callbacks. Subclasses call :meth:`_init_view` first
+    and implement ``_redraw``."""
+
+    explanation: Optional[Explanation]
+
+    def _init_view(self) -> None:
+        self.explanation = None
+        self._lock = threading.RLock()
+        self._select = widgets.CallbackDispatcher()
+
+    def add_word(self, word: WordResult) -> None:
+        if self.explanation is None:
+            raise ValueError(f"call set_explanation(explanation) before add_word: the {type(self).__name__} "
+                             "needs the tokens.")
+        self.explanation.put_word(word)
+
+    def redraw(self) -> None:
+        with self._lock:
+            self._redraw()
+
+    def on_select(self, callback: Callable[[int], object], remove: bool = False) -> None:
+        """``callback(position)`` when a word is picked in this view."""
+        self._select.register_callback(callback, remove=remove)
+
+    def _redraw(self) -> None:
+        raise NotImplementedError
 
 
 class RedrawClock:

@@ -79,10 +79,13 @@ def test_streaming_and_protocol(known):
     view = StepThrough(known)
     assert view.stage is None and "No computed word" in view.header.value and view.next_button.disabled
     view.add_word(words[1])
+    assert view.stage is None  # the view protocol: add_word records, redraw draws
+    view.redraw()
     assert view.position == 4 and view.stage is not None
     picked = []
     view.on_select(picked.append)
     view.add_word(words[0])
+    view.redraw()
     view.word_box.value = 2
     assert picked == [2] and view.position == 2
     with pytest.raises(traitlets.TraitError, match="palette"):
