@@ -52,7 +52,8 @@ __all__ = [
 
 
 def __getattr__(name):  # lazy widgets: the engine never imports them
-    if name in ("Explorer", "PatternGraph", "InfluenceBars", "CompareView", "TaskDashboard", "StudyView"):
+    if name in ("Explorer", "PatternGraph", "InfluenceBars", "CompareView", "TaskDashboard", "StudyView",
+                "StepThrough", "ColouredSentence"):
         from . import widgets
 
         return getattr(widgets, name)
