@@ -135,9 +135,10 @@ def shared_pass(model: InfluenceModel, x: torch.Tensor, b: torch.Tensor, bound, 
         g = prep.totals()
         gap = prep.completeness_gap()
         allowed = tolerance * abs(prep.q_input - prep.q_baseline) + eps * (abs(prep.q_input) + abs(prep.q_baseline))
-        change = math.inf if before is None else float((g - before).abs().max())
+        change = None if before is None else float((g - before).abs().max())  # None: JSON has no inf
         tried.append([n, gap, change])
-        if gap <= allowed and change <= tolerance * float(g.abs().max()) + eps * float(g.abs().max()):
+        settled = change is not None and change <= (tolerance + eps) * float(g.abs().max())
+        if gap <= allowed and settled:
             return prep, {"tolerance": tolerance, "tried": tried, "converged": True}
         before = g
     warnings.warn(f"steps='auto': {quadrature} with {n} points still leaves a completeness gap of {gap:.3g} "

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from ipyinfluence import ClassContrast, EmbeddingSimilarity, InputError, TokenContrast, explain
+from ipyinfluence import ClassContrast, EmbeddingSimilarity, Explanation, InputError, TokenContrast, explain
 from ipyinfluence.quadrature import AUTO_STEPS, path_mean, path_points
 from ipyinfluence.tiny import tiny_model
 
@@ -90,8 +90,10 @@ def test_auto_steps_meet_the_tolerance_and_no_fewer_would(family, task, one_torc
     change = max(abs(a - b) for a, b in zip(g, g_prev))
     assert change <= tol * max(abs(v) for v in g) + 1e-12  # every g_i settled since the previous count
     assert auto["tried"][-1][2] == pytest.approx(change, rel=1e-6, abs=1e-15)
-    for n, gap, moved in auto["tried"][:-1]:  # and every earlier count missed one of the two tests
+    assert auto["tried"][0][2] is None  # the first count has nothing to compare with
+    for n, gap, moved in auto["tried"][1:-1]:  # and every earlier count missed one of the two tests
         assert gap > tol * delta or moved > tol * max(abs(v) for v in g_prev) * 0.999
+    assert Explanation.from_json(e.to_json()) == e  # what was tried is stored as plain JSON
     assert e.steps in AUTO_STEPS["gauss-legendre"]
 
 
