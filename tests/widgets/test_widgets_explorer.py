@@ -14,6 +14,8 @@ from ipyinfluence import ClassContrast, EmbeddingSimilarity, TokenContrast
 from ipyinfluence.widgets import Explorer
 from ipyinfluence.widgets.views import RedrawClock
 
+from word_gate import FirstWordGate
+
 MLM_TEXT = "the guards [MASK] happy ."  # as in conftest.py
 STEPS = 3
 
@@ -105,22 +107,15 @@ def test_cancel_from_a_callback_stops_early_and_keeps_words(explorer):
 
 def test_cancel_click_in_background_mode(mlm):
     x = Explorer(mlm, text=MLM_TEXT, steps=STEPS, background=True)
-    first_word, go = threading.Event(), threading.Event()
-
-    def hold(_word):
-        if x.words_done == 1:
-            first_word.set()
-            go.wait(30)
-
-    x.on_word(hold)
+    gate = FirstWordGate(x)
     thread = x.run()
     assert isinstance(thread, threading.Thread)
-    assert first_word.wait(60), "the background run produced no word"
+    assert gate.arrived.wait(60), "the background run produced no word"
     assert x.running and not x.cancel_button.disabled
     x.run()  # a second Run while running is refused with a message
     assert "in progress" in x.status
     x.cancel_button.click()  # processed while the worker runs
-    go.set()
+    gate.release()
     result = x.wait(60)
     assert not thread.is_alive() and len(result.words) == 1
     assert x.status.startswith("Cancelled after 1 of") and not x.running

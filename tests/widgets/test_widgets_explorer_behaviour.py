@@ -4,7 +4,6 @@ words, the [MASK]-not-read hint, the thread policy."""
 
 from __future__ import annotations
 
-import threading
 
 import pytest
 import torch
@@ -14,30 +13,25 @@ from ipyinfluence import EmbeddingSimilarity, TokenContrast, explain
 from ipyinfluence.mask_reading import MaskNotReadWarning
 from ipyinfluence.widgets import Explorer
 
+from word_gate import FirstWordGate
+
 MLM_TEXT = "the guards [MASK] happy ."  # as in conftest.py
 STEPS = 3
 
 
 def test_default_run_button_runs_in_a_thread_and_cancel_keeps_the_words(mlm):
     x = Explorer(mlm, text=MLM_TEXT, steps=STEPS)  # no background=: the default constructor
-    first_word, go = threading.Event(), threading.Event()
-
-    def hold(_word):
-        if x.words_done == 1:
-            first_word.set()
-            go.wait(30)
-
-    x.on_word(hold)
+    gate = FirstWordGate(x)
     x.run_button.click()  # returns at once: the run goes on in a worker thread
-    assert first_word.wait(60), "the run produced no word"
+    assert gate.arrived.wait(60), "the run produced no word"
     assert x.running and x._thread is not None and x._thread.is_alive()
     x.cancel_button.click()  # handled while the worker runs
     assert x.status.startswith("Cancelling")
-    go.set()
+    gate.release()
     result = x.wait(60)
     assert len(result.words) == 1 and not result.complete and not x.running
     assert x.status.startswith("Cancelled after 1 of") and len(x.graph.layout_data.words) == 1
-    x.on_word(hold, remove=True)
+    gate.remove()
     x.run_button.click()  # a second run, also cancellable, here left to finish
     assert x.wait(60).complete and x.status.startswith("Done")
 
