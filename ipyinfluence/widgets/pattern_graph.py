@@ -10,9 +10,15 @@ routes are dashed and head routes solid, labelled with the head index. See
 
 Why these marks: bqplot's ``Graph`` mark does not draw links added after its first
 render and has no dashed or labelled edges, so the picture is built from ``Scatter``
-(nodes; ``names_unique=False`` since tokens repeat), ``Lines`` (one solid and one dashed
-mark per word, each holding that word's 2-point segments) and ``Label`` (tokens, rows,
-head numbers). Hovering a node or an edge's midpoint shows its influence (the points'
+(nodes; ``names_unique=False`` since tokens repeat), ``Lines`` and ``Label`` (tokens, rows,
+head numbers). The lines are a FIXED set of ``Lines`` marks made once, one per line style
+(solid / dashed) and width step (:data:`~.style.DRAWN_WIDTHS`): each holds every 2-point
+segment of that style and width as one row of its 2-D ``x``/``y`` (bqplot draws one path
+per row, coloured per row). A redraw only re-sends the data of the marks that changed and
+the figure's mark list never changes (a new mark per word meant a new widget model and
+view per word, and a changed ``marks`` list makes bqplot rebuild its marks: at 36 tokens
+that was most of the browser's time). :attr:`PatternGraph.word_lines` says where each
+word's segments are. Hovering a node or an edge's midpoint shows its influence (the points'
 ``names`` feed a ``Tooltip``); clicking a node fills :attr:`detail` with the candidate
 scores GPR chose among at that layer. Every redraw is batched with ``hold_sync``.
 
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import Iterable, Optional
 
 import ipywidgets as widgets
@@ -41,13 +48,49 @@ from .details import node_details
 from .escape import error_html, esc
 from .geometry import (HEAD_FONT_PX, LEVELS, TOKEN_FONT_PX, PatternLayout, Segment, TokenRows, WordDrawing,
                        layout, place_head_labels, qoi_row, row_labels, token_rows)
-from .style import (GRID_COLOR, NODE_COLOR, PALETTES, TEXT_COLOR, fmt, line_width, sign_color, sign_legend_html,
-                    width_legend_html)
+from .style import (DRAWN_WIDTHS, GRID_COLOR, NODE_COLOR, PALETTES, TEXT_COLOR, drawn_width, fmt, line_width,
+                    sign_color, sign_legend_html, width_legend_html)
 
 TOKEN_ROW_Y = -0.45  # the first line of token texts sits under the x row
 TOKEN_LINE = 0.36  # rows between two lines of token texts
 ROW_LABEL_X = -0.75  # row names sit left of column 0
 MARGIN = dict(top=12, bottom=8, left=12, right=12)
+LINE_STYLES = ("solid", "dashed")
+
+
+@dataclass(frozen=True)
+class WordLines:
+    """Where one word's segments of one line style are drawn: rows ``rows`` of the shared
+    ``mark`` (None when the word has no segment of that style). ``x``, ``y``, ``colors``
+    and ``stroke_width`` read the mark itself, i.e. what the browser is sent."""
+
+    mark: Optional[Lines]
+    rows: tuple[int, ...]
+    line_style: str
+
+    def _rows_of(self, values) -> np.ndarray:
+        # bqplot squeezes a single row's (1, 2) arrays to (2,)
+        return np.asarray(values, dtype=float).reshape(-1, 2)[list(self.rows)] if self.rows else np.zeros((0, 2))
+
+    @property
+    def x(self) -> np.ndarray:
+        return self._rows_of(self.mark.x) if self.mark is not None else np.zeros((0, 2))
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._rows_of(self.mark.y) if self.mark is not None else np.zeros((0, 2))
+
+    @property
+    def colors(self) -> list[str]:
+        return [self.mark.colors[r] for r in self.rows] if self.mark is not None else []
+
+    @property
+    def labels(self) -> list[str]:
+        return [self.mark.labels[r] for r in self.rows] if self.mark is not None else []
+
+    @property
+    def stroke_width(self) -> Optional[float]:
+        return None if self.mark is None else self.mark.stroke_width
 
 
 def row_px_for(num_layers: int) -> float:
@@ -119,7 +162,7 @@ class PatternGraph(widgets.VBox):
         self.scales = scales or {"x": LinearScale(min=-1.0, max=1.0), "y": LinearScale(min=-1.0, max=1.0)}
         self.explanation: Optional[Explanation] = None
         self.layout_data: Optional[PatternLayout] = None
-        self.word_lines: dict[int, dict[str, Lines]] = {}
+        self.word_lines: dict[int, dict[str, WordLines]] = {}  # position -> line style -> its rows
         self._node_keys: list[tuple[int, Optional[int]]] = []
         self._lock = threading.RLock()  # a background run and a chip click may redraw at once
         sc = self.scales
@@ -138,6 +181,11 @@ class PatternGraph(widgets.VBox):
                                   font_weight="normal", align="middle", apply_clip=False)
         self.row_labels = Label(x=[], y=[], text=[], scales=sc, colors=[TEXT_COLOR], default_size=12,
                                 font_weight="normal", align="end", y_offset=4, apply_clip=False)
+        # every pattern segment, by (line style, width step); the widest underneath
+        self.line_marks: dict[tuple[str, float], Lines] = {
+            (style, width): Lines(x=np.zeros((0, 2)), y=np.zeros((0, 2)), scales=sc, line_style=style,
+                                  stroke_width=width, colors=[NODE_COLOR], labels=[])
+            for width in reversed(DRAWN_WIDTHS) for style in LINE_STYLES}
         self.grid.on_element_click(self._on_grid_click)
         self.nodes.on_element_click(self._on_node_click)
         self.figure = Figure(marks=[], fig_margin=dict(MARGIN), padding_x=0, padding_y=0, animation_duration=0,
@@ -263,13 +311,11 @@ class PatternGraph(widgets.VBox):
             self.row_labels.x = [ROW_LABEL_X] * len(labels)
             self.row_labels.y = list(range(len(labels)))
             self.row_labels.text = labels
-            word_marks = self._draw_words(lay, stack)
+            self._draw_words(lay, stack)
             self._draw_handles(lay, labels, rows.col_px)
             self._draw_nodes(lay, labels)
-        shown = [self.grid] + word_marks + [self.edge_handles, self.nodes]
-        if len(self.head_labels.text):
-            shown.append(self.head_labels)
-        shown += [self.token_labels, self.row_labels]
+        shown = [self.grid, *self.line_marks.values(), self.edge_handles, self.nodes, self.head_labels,
+                 self.token_labels, self.row_labels]
         if [id(m) for m in self.figure.marks] != [id(m) for m in shown]:
             self.figure.marks = shown
         self._draw_legend()
@@ -279,27 +325,43 @@ class PatternGraph(widgets.VBox):
             return f"QoI: {self.explanation.qoi}"
         return f"{labels[row]}[{int(x)}] '{lay.tokens[int(x)]}'"
 
-    def _draw_words(self, lay: PatternLayout, stack: ExitStack) -> list[Lines]:
-        marks: list[Lines] = []
+    def _draw_words(self, lay: PatternLayout, stack: ExitStack) -> None:
+        """Every shown word's segments into the fixed marks (see the module doc); a mark
+        whose rows did not change is not re-sent."""
+        rows: dict[tuple[str, float], tuple[list, list, list, list]] = {
+            key: ([], [], [], []) for key in self.line_marks}  # x, y, colours, labels per mark
+        word_lines: dict[int, dict[str, WordLines]] = {}
         for d in lay.words:
-            pair = self.word_lines.get(d.position)
-            if pair is None:
-                pair = {style: Lines(x=np.zeros((0, 2)), y=np.zeros((0, 2)), scales=self.scales,
-                                     line_style=style, stroke_width=2.0) for style in ("solid", "dashed")}
-                self.word_lines[d.position] = pair
             color = sign_color(d.sign, self.palette)
-            width = line_width(d.influence, lay.scale_max)
-            for style, mark in pair.items():
-                segs = [s for s in d.segments if s.style == style]
-                stack.enter_context(mark.hold_sync())
-                x, y = _segments_xy(segs)
-                mark.x, mark.y = x, y
-                mark.colors = [color] * max(1, len(segs))
-                mark.stroke_width = width
-                mark.labels = [f"{d.word.token}_{d.position}"] * max(1, len(segs))
-                if segs:
-                    marks.append(mark)
-        return marks
+            key_width = drawn_width(line_width(d.influence, lay.scale_max))
+            label = f"{d.word.token}_{d.position}"
+            entry = {}
+            for style in LINE_STYLES:
+                xs, ys, colors, labels = rows[(style, key_width)]
+                start = len(xs)
+                for s in d.segments:
+                    if s.style == style:
+                        xs.append((s.drawn[0], s.drawn[2]))
+                        ys.append((s.y0, s.y1))
+                        colors.append(color)
+                        labels.append(label)
+                mark = self.line_marks[(style, key_width)] if len(xs) > start else None
+                entry[style] = WordLines(mark, tuple(range(start, len(xs))), style)
+            word_lines[d.position] = entry
+        for key, mark in self.line_marks.items():
+            xs, ys, colors, labels = rows[key]
+            x = np.array(xs, dtype=float).reshape(-1, 2)
+            y = np.array(ys, dtype=float).reshape(-1, 2)
+            same = (np.array_equal(np.asarray(mark.x, dtype=float).reshape(-1, 2), x)
+                    and np.array_equal(np.asarray(mark.y, dtype=float).reshape(-1, 2), y)
+                    and (not xs or (list(mark.colors) == colors and list(mark.labels) == labels)))
+            if same:
+                continue
+            stack.enter_context(mark.hold_sync())
+            mark.x, mark.y = x, y
+            if xs:
+                mark.colors, mark.labels = colors, labels
+        self.word_lines = word_lines
 
     def _draw_handles(self, lay: PatternLayout, labels: list[str], col_px: float) -> None:
         xs, ys, names, colors = [], [], [], []
@@ -347,7 +409,7 @@ class PatternGraph(widgets.VBox):
             note = " (these results have no attention level: run with level='attention')"
         self.legend.value = (f"<b>{level.capitalize()}-level patterns</b>{note}: {signs}{extra}. "
                              f"QoI: {esc(self.explanation.qoi)}<br><small>"
-                             f"{width_legend_html(lay.scale_max)}</small>")
+                             f"{width_legend_html(lay.scale_max, stepped=True)}</small>")
 
     # -- clicks -----------------------------------------------------------------
     # A click handler runs inside the kernel's message loop: an error there would only

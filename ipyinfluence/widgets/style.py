@@ -84,6 +84,19 @@ def line_width(influence: float, reference: float) -> float:
     return MIN_WIDTH + (MAX_WIDTH - MIN_WIDTH) * math.sqrt(width_share(influence, reference))
 
 
+WIDTH_STEP = 1.0  # px: the live graph draws widths in these steps (one bqplot mark per step)
+DRAWN_WIDTHS = tuple(MIN_WIDTH + WIDTH_STEP * k for k in range(int(round((MAX_WIDTH - MIN_WIDTH) / WIDTH_STEP)) + 1))
+
+
+def drawn_width(width: float) -> float:
+    """``width`` snapped to the nearest of :data:`DRAWN_WIDTHS` (halves round up). The live
+    :class:`~.pattern_graph.PatternGraph` draws every segment of one width step and line style
+    in one fixed bqplot mark, so a redraw only re-sends data (its legend says so); exports
+    keep the exact :func:`line_width`."""
+    k = math.floor((min(max(width, MIN_WIDTH), MAX_WIDTH) - MIN_WIDTH) / WIDTH_STEP + 0.5)
+    return DRAWN_WIDTHS[k]
+
+
 def layer_label(layer: int) -> str:
     """``h⁰``, ``h¹``, … for the hidden-state rows."""
     return "h" + str(layer).translate(_SUPERSCRIPT)
@@ -153,16 +166,21 @@ def sign_legend_html(palette: str = "paper") -> str:
 LEGEND_SHARES = (1.0, 0.25, 0.05, 0.01, 0.0)
 
 
-def width_legend_html(reference: float, shares: tuple[float, ...] = LEGEND_SHARES) -> str:
-    """Sample strokes and what they mean: the width scale, in the legend of every view."""
+def width_legend_html(reference: float, shares: tuple[float, ...] = LEGEND_SHARES, *, stepped: bool = False) -> str:
+    """Sample strokes and what they mean: the width scale, in the legend of every view.
+    ``stepped``: the view draws widths in :data:`WIDTH_STEP` steps (:func:`drawn_width`):
+    the samples are drawn so too, and the legend says so."""
     samples = []
     for s in shares:
         w = line_width(s * reference, reference)
+        if stepped:
+            w = drawn_width(w)
         label = "≥ 100%" if s == 1.0 else f"{s:.0%}"
         samples.append(f"<span style='display:inline-block;width:26px;height:{w:.1f}px;background:#555;"
                        f"vertical-align:middle;margin:0 3px'></span>{label}")
-    return (f"width (√ scale) = |I(π)| as a share of |q(x) − q(b)| = {html.escape(fmt(reference).lstrip('+'))}: "
-            + " ".join(samples))
+    step = f", drawn in {WIDTH_STEP:g} px steps" if stepped else ""
+    return (f"width (√ scale{step}) = |I(π)| as a share of |q(x) − q(b)| = "
+            f"{html.escape(fmt(reference).lstrip('+'))}: " + " ".join(samples))
 
 
 def svg_legend(x: float, y: float, palette: str, reference: float, attention: bool) -> tuple[str, float]:
