@@ -85,6 +85,10 @@ def build_controls(x, methods, baseline: str, palette: str) -> None:
     x.step_through = StepThrough(palette=x.palette_box.value)
     x.step_through_box = widgets.Accordion(children=[x.step_through], titles=("Step through GPR, one layer at a time",),
                                            selected_index=None)
+    # collapsed: the step-through's figure is not redrawn on every push of a run
+    x.step_through.graph_shown = False
+    x.step_through_box.observe(lambda c: setattr(x.step_through, "graph_shown", c["new"] == 0),
+                               names="selected_index")
     x.export_buttons = {}
     for kind in ("svg", "html", "json"):
         b = widgets.Button(description=kind.upper(), icon="download", layout=W(width="90px"),

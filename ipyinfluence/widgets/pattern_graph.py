@@ -354,13 +354,13 @@ class PatternGraph(widgets.VBox):
             y = np.array(ys, dtype=float).reshape(-1, 2)
             same = (np.array_equal(np.asarray(mark.x, dtype=float).reshape(-1, 2), x)
                     and np.array_equal(np.asarray(mark.y, dtype=float).reshape(-1, 2), y)
-                    and (not xs or (list(mark.colors) == colors and list(mark.labels) == labels)))
+                    and list(mark.labels) == labels and (not xs or list(mark.colors) == colors))
             if same:
                 continue
             stack.enter_context(mark.hold_sync())
-            mark.x, mark.y = x, y
-            if xs:
-                mark.colors, mark.labels = colors, labels
+            mark.x, mark.y, mark.labels = x, y, labels
+            if xs:  # an empty mark keeps its colours (bqplot wants at least one)
+                mark.colors = colors
         self.word_lines = word_lines
 
     def _draw_handles(self, lay: PatternLayout, labels: list[str], col_px: float) -> None:

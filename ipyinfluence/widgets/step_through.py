@@ -129,11 +129,15 @@ class StepThrough(PickingView, widgets.VBox):
     step = traitlets.Int(0)
     palette = traitlets.Enum(tuple(PALETTES), "paper")
     level = traitlets.Unicode("attention")
+    # False while the view is out of sight (the Explorer's collapsed accordion): redraws
+    # then skip the figure, which is drawn when this turns True
+    graph_shown = traitlets.Bool(True)
 
     def __init__(self, explanation: Optional[Explanation] = None, *, position: Optional[int] = None,
                  level: str = "attention", palette: str = "paper", **kwargs):
         self._init_view()
         self.stage_list: list[Stage] = []
+        self._graph_stale = False
         self._quiet = False
         self.word_box = widgets.Dropdown(options=[], description="word", layout=widgets.Layout(width="260px"))
         self.word_box.add_class("ipyinfluence-step-word")
@@ -172,6 +176,7 @@ class StepThrough(PickingView, widgets.VBox):
         self.observe(lambda _c: self.redraw(), names=["step", "palette"])
         self.observe(self._on_position, names="position")
         self.observe(self._on_level, names="level")
+        self.observe(self._on_graph_shown, names="graph_shown")
         self.set_explanation(explanation)
         if position is not None:
             self.show_word(position)
@@ -304,7 +309,13 @@ class StepThrough(PickingView, widgets.VBox):
                            f"{html.escape(rule_text(stage, tokens))}</div>")
         self.running.value = self._running_html(w, stage)
         self.candidates.value = self._candidates_html(stage, tokens)
-        self._draw_graph(expl, w, stage)
+        if self.graph_shown:
+            self._draw_graph(expl, w, stage)
+        self._graph_stale = not self.graph_shown
+
+    def _on_graph_shown(self, change) -> None:
+        if change["new"] and self._graph_stale:
+            self.redraw()
 
     def _running_html(self, w: WordResult, stage: Stage) -> str:
         g = w.total_influence

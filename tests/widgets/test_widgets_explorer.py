@@ -8,6 +8,7 @@ import re
 import threading
 import xml.etree.ElementTree as ET
 
+import numpy as np
 import pytest
 
 from ipyinfluence import ClassContrast, EmbeddingSimilarity, TokenContrast
@@ -130,6 +131,8 @@ def test_cancel_click_in_background_mode(mlm):
 def test_bad_input_shows_a_message_and_keeps_results(explorer, change, message):
     good = explorer.run()
     marks = list(explorer.graph.figure.marks)
+    drawn = {key: (np.array(m.x), np.array(m.y), list(m.colors)) for key, m in explorer.graph.line_marks.items()}
+    assert any(len(x) for x, _y, _c in drawn.values())
     errors = []
     explorer.on_error(errors.append)
     change(explorer)
@@ -138,6 +141,10 @@ def test_bad_input_shows_a_message_and_keeps_results(explorer, change, message):
     assert errors == [explorer.error] and explorer.status.startswith("Error")
     assert explorer.explanation is good and explorer.graph.explanation is good
     assert list(explorer.graph.figure.marks) == marks
+    for key, (x, y, colors) in drawn.items():  # the same segments are drawn
+        m = explorer.graph.line_marks[key]
+        assert np.array_equal(np.asarray(m.x), x) and np.array_equal(np.asarray(m.y), y)
+        assert list(m.colors) == colors
     assert not explorer.running and not explorer.run_button.disabled
 
 

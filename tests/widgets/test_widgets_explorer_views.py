@@ -35,3 +35,23 @@ def test_the_rule_box_and_trait_agree_and_reach_the_run(one_torch_thread):
     x.quadrature_box.value = "gauss-legendre"
     assert x.quadrature == "gauss-legendre"
     assert x.run().quadrature == "gauss-legendre"
+
+
+def test_collapsed_step_through_draws_its_figure_when_opened(one_torch_thread):
+    model = tiny_model("bert", "masked-lm", seed=1, dtype=torch.float32)
+    x = Explorer(model, text=TEXT, qoi=TokenContrast("is", "are"), steps=3, background=False)
+    st = x.step_through
+    assert x.step_through_box.selected_index is None and st.graph_shown is False
+    result = x.run()
+    # the text parts follow the run; the figure (out of sight) was not drawn
+    assert st.word is not None and st.word.token in st.header.value
+    assert len(st.grid.x) == 0 and len(st.candidate_dots.x) == 0
+    x.step_through_box.selected_index = 0  # opened: drawn at once
+    assert st.graph_shown is True
+    n, layers = len(result.tokens), result.num_layers
+    assert len(st.grid.x) == n * (layers + 2) + 1 and len(st.candidate_dots.x) > 0
+    x.step_through_box.selected_index = None
+    x.palette = "colorblind"  # collapsed again: a change waits for the next opening
+    before = list(st.candidate_dots.colors)
+    x.step_through_box.selected_index = 0
+    assert list(st.candidate_dots.colors) != before

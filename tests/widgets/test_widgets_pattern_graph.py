@@ -9,7 +9,7 @@ from bqplot import Label, Lines, Scatter
 from ipyinfluence.results import Explanation
 from ipyinfluence.widgets import PatternGraph
 from ipyinfluence.widgets.geometry import LANE_SPACING
-from ipyinfluence.widgets.style import PALETTES
+from ipyinfluence.widgets.style import DRAWN_WIDTHS, PALETTES, drawn_width, line_width, width_reference
 
 
 def _segments(mark: Lines) -> list[tuple[tuple[float, float], tuple[float, float]]]:
@@ -19,6 +19,17 @@ def _segments(mark: Lines) -> list[tuple[tuple[float, float], tuple[float, float
     x, y = np.asarray(mark.x).reshape(-1, 2), np.asarray(mark.y).reshape(-1, 2)
     assert np.all(np.abs(x - np.round(x)) <= 0.2)
     return [((float(round(x0)), float(y0)), (float(round(x1)), float(y1))) for (x0, x1), (y0, y1) in zip(x, y)]
+
+
+def _drawn_rows(g: PatternGraph, style: str = None) -> list[str]:
+    """The word label of every row drawn by the graph's line marks (of one style)."""
+    out = []
+    for (s, _width), mark in g.line_marks.items():
+        rows = len(np.asarray(mark.x).reshape(-1, 2))
+        assert len(mark.labels) == rows and len(np.asarray(mark.y).reshape(-1, 2)) == rows
+        if style is None or s == style:
+            out += list(mark.labels)
+    return out
 
 
 def test_marks_match_known_attention_pattern(known):
@@ -33,8 +44,20 @@ def test_marks_match_known_attention_pattern(known):
     assert solid.colors[0] == PALETTES["paper"]["positive"]
     assert g.word_lines[4]["solid"].colors[0] == PALETTES["paper"]["negative"]
     assert solid.stroke_width > g.word_lines[4]["solid"].stroke_width  # |0.35| > |-0.08|
-    # happy has no skip: its dashed mark is not in the figure
-    assert g.word_lines[4]["dashed"] not in g.figure.marks
+    # happy has no skip: no dashed row of it anywhere
+    assert g.word_lines[4]["dashed"].mark is None and g.word_lines[4]["dashed"].rows == ()
+    assert sorted(_drawn_rows(g, "dashed")) == ["author_2"]
+    assert sorted(_drawn_rows(g, "solid")) == ["author_2"] * 3 + ["happy_4"] * 4
+    # each word in the mark of its own (stepped) width; every line mark is in the figure
+    for w in known.words:
+        expected = drawn_width(line_width(w.attention.influence, width_reference(known)))
+        for style in ("solid", "dashed"):
+            lines = g.word_lines[w.position][style]
+            if lines.mark is not None:
+                assert lines.stroke_width == expected and g.line_marks[(style, expected)] is lines.mark
+                assert lines.labels == [f"{w.token}_{w.position}"] * len(lines.rows)
+    assert all(m in g.figure.marks for m in g.line_marks.values())
+    assert sorted(w for _s, w in g.line_marks) == sorted(DRAWN_WIDTHS * 2)
     assert sorted(g.head_labels.text.tolist()) == ["H0", "H2", "H3"]
     assert isinstance(g.figure.marks[0], Scatter) and any(isinstance(m, Label) for m in g.figure.marks)
 
@@ -46,7 +69,7 @@ def test_embedding_level_is_one_chain(known):
     for a, b in zip(segs, segs[1:]):
         assert a[1] == b[0]
     assert g.drawn_level == "embedding" and len(g.head_labels.text) == 0
-    assert g.head_labels not in g.figure.marks
+    assert _drawn_rows(g, "dashed") == []  # no skip routes at the embedding level
 
 
 def test_real_explanation_marks_follow_positions(mlm_result):
@@ -87,12 +110,27 @@ def test_streaming_and_selection(known):
     g.add_word(words[1])
     g.redraw()
     assert [d.position for d in g.layout_data.words] == [2, 4]
-    lines_before = [m for m in g.figure.marks if isinstance(m, Lines)]
+    marks_before = list(g.figure.marks)
+    assert sorted(set(_drawn_rows(g))) == ["author_2", "happy_4"]
     g.select_words([4])
-    assert g.word_lines[2]["solid"] not in g.figure.marks and g.word_lines[4]["solid"] in g.figure.marks
-    assert len([m for m in g.figure.marks if isinstance(m, Lines)]) < len(lines_before)
+    # the hidden word is not drawn: no row of any mark is its; the shown word's rows are all there
+    assert 2 not in g.word_lines and set(_drawn_rows(g)) == {"happy_4"}
+    assert len(g.word_lines[4]["solid"].rows) == 4 and len(_drawn_rows(g)) == 4
+    assert list(g.figure.marks) == marks_before  # only data changes: bqplot keeps its marks
     g.select_words(None)
-    assert g.selected is None and g.word_lines[2]["solid"] in g.figure.marks
+    assert g.selected is None and len(g.word_lines[2]["solid"].rows) == 3
+    assert sorted(set(_drawn_rows(g))) == ["author_2", "happy_4"]
+
+
+def test_redraw_resends_only_changed_marks(known):
+    g = PatternGraph(known)
+    sent = []
+    for mark in g.line_marks.values():
+        mark.observe(lambda c: sent.append(c["name"]), names=["x", "y", "colors", "labels"])
+    g.redraw()  # nothing changed: no mark data is set again
+    assert sent == []
+    g.palette = "colorblind"  # colours change, geometry does not
+    assert sent and set(sent) == {"colors"}
 
 
 def test_palette_and_tooltips(known):
