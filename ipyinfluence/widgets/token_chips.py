@@ -41,8 +41,9 @@ class TokenChips(widgets.HBox):
         sources = list(sources)
         if keep_selection and list(tokens) == self._tokens and sources == list(self.chips):
             for p, chip in self.chips.items():
-                chip.remove_class("ipyinfluence-chip-done")
-                chip.tooltip = f"position {p}"
+                with chip.hold_sync():  # one message per chip (a run resets every chip)
+                    chip.remove_class("ipyinfluence-chip-done")
+                    chip.tooltip = f"position {p}"
             return
         self._tokens = list(tokens)
         self.chips = {}
@@ -58,8 +59,9 @@ class TokenChips(widgets.HBox):
     def mark_done(self, word: WordResult) -> None:
         chip = self.chips.get(word.position)
         if chip is not None:
-            chip.tooltip = f"position {word.position}: g = {fmt(word.total_influence)}"
-            chip.add_class("ipyinfluence-chip-done")
+            with chip.hold_sync():  # one message per word, not two
+                chip.tooltip = f"position {word.position}: g = {fmt(word.total_influence)}"
+                chip.add_class("ipyinfluence-chip-done")
 
     def select(self, positions: Optional[Iterable[int]]) -> None:
         """Select these positions (None: all)."""
