@@ -93,7 +93,8 @@ def default_rows(model: InfluenceModel, n: int, steps: int) -> int:
     return words * steps
 
 
-def _is_oom(e: BaseException) -> bool:
+def is_out_of_memory(e: BaseException) -> bool:
+    """A CUDA or CPU allocator out-of-memory error (the ones a smaller chunk can avoid)."""
     if isinstance(e, torch.OutOfMemoryError):
         return True
     msg = str(e)
@@ -228,7 +229,7 @@ class ExplanationStream:
             try:
                 words = self._compute(part)
             except Exception as e:  # noqa: BLE001 - only memory errors are retried
-                if not _is_oom(e):
+                if not is_out_of_memory(e):
                     raise
                 if self.model.device.type == "cuda":
                     torch.cuda.empty_cache()

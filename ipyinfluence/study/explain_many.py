@@ -27,7 +27,7 @@ from typing import Callable, Iterator, Sequence
 import torch
 
 from ..errors import InfluenceError, InputError, OutOfMemoryError
-from ..explanation_stream import iter_explain, resolve_sources, to_word_results
+from ..explanation_stream import is_out_of_memory, iter_explain, resolve_sources, to_word_results
 from ..gpr import Prepared, attention_level, embedding_level, prepare, read_ends
 from ..integration import baseline_vectors
 from ..model import InfluenceModel, load_model
@@ -53,12 +53,6 @@ def _qoi_for(qoi, i: int):
     if isinstance(qoi, (list, tuple)):
         return qoi[i]
     return qoi
-
-
-def _is_oom(e: BaseException) -> bool:
-    msg = str(e)
-    return isinstance(e, torch.OutOfMemoryError) or (
-        isinstance(e, RuntimeError) and ("out of memory" in msg or "can't allocate memory" in msg))
 
 
 class _StackedQoI:
@@ -240,7 +234,7 @@ class ManyStream:
                 emb = embedding_level(model, prep, src, top_k)
                 att = attention_level(model, prep, src, emb, top_k) if level == "attention" else None
             except Exception as e:  # noqa: BLE001 - only memory errors are retried
-                if not _is_oom(e):
+                if not is_out_of_memory(e):
                     raise
                 if chunk == 1:
                     raise OutOfMemoryError(f"one source word with {opts['steps']} steps does not fit in memory on "

@@ -26,13 +26,13 @@ the picture.
 
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 from typing import Iterable, Optional, Union
 
 from ..results import SKIP, Explanation
 from .coloured_sentence import sentence_html
+from .escape import esc
 from .geometry import PatternLayout, layout, place_head_labels, qoi_row, row_labels, token_rows
 from .style import GRID_COLOR, NODE_COLOR, TEXT_COLOR, fmt, line_width, route_label, sign_color, svg_legend
 
@@ -45,9 +45,6 @@ LEGEND = 40  # the colour / width legend under the title
 BOTTOM = 46  # token text (one more line when staggered)
 DASH = "7 5"
 
-
-def _a(value) -> str:
-    return html.escape(str(value), quote=True)
 
 
 class _Frame:
@@ -87,48 +84,48 @@ def to_svg(explanation: Explanation, *, words: Optional[Iterable[int]] = None, l
     ns = f' xmlns="{SVG_NS}"' if xmlns else ""
     out = [f'<svg{ns} class="ipyinfluence-pattern" width="{f.width}" height="{f.height}" '
            f'viewBox="0 0 {f.width} {f.height}" font-family="sans-serif" font-size="13">',
-           f"<title>{_a(lay.level)}-level influence patterns: {_a(explanation.text)}</title>",
+           f"<title>{esc(lay.level)}-level influence patterns: {esc(explanation.text)}</title>",
            f'<rect x="0" y="0" width="{f.width}" height="{f.height}" fill="white"/>']
     if title:
         out.append(f'<text class="title" x="{LEFT}" y="18" fill="{TEXT_COLOR}" font-weight="bold">'
-                   f"{_a(lay.level.capitalize())}-level patterns · QoI {_a(explanation.qoi)}</text>")
+                   f"{esc(lay.level.capitalize())}-level patterns · QoI {esc(explanation.qoi)}</text>")
         out.append(f'<text class="subtitle" x="{LEFT}" y="34" fill="{TEXT_COLOR}" font-size="11">'
-                   f"{_a(explanation.model)} · q(x) − q(b) = {_a(fmt(explanation.q_input - explanation.q_baseline))}"
+                   f"{esc(explanation.model)} · q(x) − q(b) = {esc(fmt(explanation.q_input - explanation.q_baseline))}"
                    + (" · dashed = skip, Hn = head n"
                       if lay.level == "attention" else "") + "</text>")
     legend, _height = svg_legend(LEFT, TOP, palette, lay.scale_max, lay.level == "attention")
     out.append(legend)
     for r, text in enumerate(labels):
         out.append(f'<text class="row-label" x="{LEFT - 8}" y="{f.y(r) + 4}" text-anchor="end" '
-                   f'fill="{TEXT_COLOR}">{_a(text)}</text>')
+                   f'fill="{TEXT_COLOR}">{esc(text)}</text>')
     for p, (tok, text, line) in enumerate(zip(lay.tokens, f.tokens.texts, f.tokens.rows)):
         out.append(f'<text class="token" x="{f.x(p)}" y="{f.y(0) + 30 + 18 * line}" text-anchor="middle" '
-                   f'fill="{TEXT_COLOR}" data-token="{_a(tok)}">{_a(text)}</text>')
+                   f'fill="{TEXT_COLOR}" data-token="{esc(tok)}">{esc(text)}</text>')
     for x, r in lay.grid():
         out.append(f'<circle class="grid-node" cx="{f.x(x)}" cy="{f.y(r)}" r="4" fill="{GRID_COLOR}"/>')
     for d in lay.words:
         color = sign_color(d.sign, palette)
         width = round(line_width(d.influence, lay.scale_max), 2)
         kind = "positive" if d.sign >= 0 else "negative"
-        out.append(f'<g class="pattern {kind}" data-position="{d.position}" data-token="{_a(d.word.token)}" '
+        out.append(f'<g class="pattern {kind}" data-position="{d.position}" data-token="{esc(d.word.token)}" '
                    f'data-influence="{d.influence!r}" data-total-influence="{d.word.total_influence!r}">')
         for points, style in d.polylines():
             pts = " ".join(f"{f.x(x)},{f.y(r)}" for x, r in points)
             dash = f' stroke-dasharray="{DASH}"' if style == "dashed" else ""
             out.append(f'<polyline class="edge {style}" points="{pts}" fill="none" stroke="{color}" '
                        f'stroke-width="{width}" stroke-linecap="round" stroke-linejoin="round"{dash}>'
-                       f"<title>{_a(d.word.token)}_{d.position}: I(π) = {_a(fmt(d.influence))}</title></polyline>")
+                       f"<title>{esc(d.word.token)}_{d.position}: I(π) = {esc(fmt(d.influence))}</title></polyline>")
         out.append("</g>")
     heads = [f'<text class="head" x="{f.x(h.x)}" y="{f.y(h.y) + 4}" text-anchor="middle" fill="{TEXT_COLOR}" '
              f'stroke="white" stroke-width="3" paint-order="stroke" font-size="11" font-weight="bold" '
-             f'data-position="{" ".join(str(p) for p in h.words)}">{_a(h.text)}</text>'
+             f'data-position="{" ".join(str(p) for p in h.words)}">{esc(h.text)}</text>'
              for h in place_head_labels(lay, f.col, ROW_HEIGHT)]
     by_pos = {d.position: d for d in lay.words}
     for n in lay.nodes():
         where = "QoI" if n.row == top else f"{labels[n.row]}[{n.position}] {lay.tokens[n.position]}"
         tip = "; ".join(f"{by_pos[p].word.token}_{p} {fmt(v)}" for p, v in n.scores)
         out.append(f'<circle class="pattern-node" cx="{f.x(n.x)}" cy="{f.y(n.row)}" r="5.5" fill="{NODE_COLOR}" '
-                   f'stroke="white" stroke-width="1.5"><title>{_a(where)} · {_a(tip)}</title></circle>')
+                   f'stroke="white" stroke-width="1.5"><title>{esc(where)} · {esc(tip)}</title></circle>')
     out.append('<g class="head-labels">')  # on top: a later word's line would hide them
     out.extend(heads)
     out.append("</g>")
@@ -141,10 +138,10 @@ def _word_table(explanation: Explanation) -> str:
     for w in explanation.words:
         att = w.attention
         routes = "" if att is None else " ".join(route_label(r) if r != SKIP else "skip" for r in att.routes)
-        rows.append(f"<tr><td>{w.position}</td><td>{_a(w.token)}</td><td>{_a(fmt(w.total_influence))}</td>"
-                    f"<td>{_a(fmt(w.embedding.influence))}</td>"
-                    f"<td>{'' if att is None else _a(fmt(att.influence))}</td>"
-                    f"<td>{_a(' '.join(str(p) for p in w.embedding.positions))}</td><td>{_a(routes)}</td></tr>")
+        rows.append(f"<tr><td>{w.position}</td><td>{esc(w.token)}</td><td>{esc(fmt(w.total_influence))}</td>"
+                    f"<td>{esc(fmt(w.embedding.influence))}</td>"
+                    f"<td>{'' if att is None else esc(fmt(att.influence))}</td>"
+                    f"<td>{esc(' '.join(str(p) for p in w.embedding.positions))}</td><td>{esc(routes)}</td></tr>")
     return ("<table><thead><tr><th>pos</th><th>token</th><th>gᵢ</th><th>I(πᵉ)</th>"
             "<th>I(πᵃ)</th><th>positions h⁰..h<sup>L</sup></th><th>routes</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>")
@@ -160,15 +157,15 @@ def to_html(explanation: Explanation, *, words: Optional[Iterable[int]] = None, 
     svg = to_svg(explanation, words=words, level=level, palette=palette, xmlns=False)
     data = json.dumps(explanation.to_dict()).replace("<", "\\u003c")  # cannot close the script tag
     heading = title or f"Influence patterns: {explanation.text}"
-    facts = (f"model {_a(explanation.model)} · QoI {_a(explanation.qoi)} · q(x) = {_a(fmt(explanation.q_input))}, "
-             f"q(baseline) = {_a(fmt(explanation.q_baseline))} · baseline {_a(explanation.baseline)} · "
-             f"{explanation.steps} steps · level {_a(explanation.level)} · top_k {explanation.top_k} · "
-             f"method {_a(explanation.method)} · {len(explanation.words)}/{len(explanation.sources)} words")
+    facts = (f"model {esc(explanation.model)} · QoI {esc(explanation.qoi)} · q(x) = {esc(fmt(explanation.q_input))}, "
+             f"q(baseline) = {esc(fmt(explanation.q_baseline))} · baseline {esc(explanation.baseline)} · "
+             f"{explanation.steps} steps · level {esc(explanation.level)} · top_k {explanation.top_k} · "
+             f"method {esc(explanation.method)} · {len(explanation.words)}/{len(explanation.sources)} words")
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<title>{_a(heading)}</title>
+<title>{esc(heading)}</title>
 <style>
 body {{ font-family: sans-serif; margin: 1.5em; color: #222; }}
 table {{ border-collapse: collapse; margin-top: 1em; font-size: 13px; }}
@@ -177,7 +174,7 @@ td, th {{ border: 1px solid #ccc; padding: 2px 8px; text-align: right; }}
 </style>
 </head>
 <body>
-<h1>{_a(heading)}</h1>
+<h1>{esc(heading)}</h1>
 <p class="facts">{facts}</p>
 {sentence_html(explanation, palette)}
 {svg}
