@@ -8,7 +8,8 @@ interactive run therefore uses :func:`interactive_threads`:
 * ``threads=`` given (an int >= 1), or else the ``IPYINFLUENCE_THREADS`` environment
   variable: exactly that many;
 * otherwise ("auto"): the physical cores this process may use, less the cores other
-  processes keep busy (the machine's CPU use over 0.05 s, rounded), at least 1 — and never more
+  processes keep busy (the machine's CPU use less this process's own, over the time since
+  the last reading or a fresh 0.05 s, rounded), at least 1 — and never more
   than the caller's own ``torch.get_num_threads()`` (so ``OMP_NUM_THREADS`` or a
   ``torch.set_num_threads`` the user made still caps it).
 
@@ -53,15 +54,44 @@ def _cpu_times() -> tuple[float, float]:
     return sum(fields) - idle, sum(fields)
 
 
-def busy_cores(sample_s: float = 0.05) -> int:
-    """Cores other processes keep busy now, rounded: the machine's CPU use over
-    ``sample_s`` seconds (/proc/stat; this process waits meanwhile), else the 1-minute
-    load average, else 0."""
+# The last reading: (monotonic seconds, machine busy jiffies, machine total jiffies, this
+# process's CPU seconds). A run measures the machine over the window since the previous
+# reading (taken at import, by :func:`note_cpu_use` or by the previous run) instead of
+# sleeping for a fresh window: the sleep was 50 ms of every Run click (issue 10.8).
+_last_reading: Optional[tuple[float, float, float, float]] = None
+
+
+def _reading() -> tuple[float, float, float, float]:
+    busy, total = _cpu_times()
+    return time.monotonic(), busy, total, time.process_time()
+
+
+def note_cpu_use() -> None:
+    """Start a measuring window now (the Explorer calls this when it is built and after
+    each run), so that the next :func:`busy_cores` need not wait."""
+    global _last_reading
     try:
-        busy0, total0 = _cpu_times()
-        time.sleep(sample_s)
-        busy1, total1 = _cpu_times()
-        share = (busy1 - busy0) / max(total1 - total0, 1e-9)
+        _last_reading = _reading()
+    except (OSError, ValueError, IndexError):
+        _last_reading = None
+
+
+def busy_cores(sample_s: float = 0.05, max_age_s: float = 30.0) -> int:
+    """Cores *other* processes keep busy, rounded: the machine's CPU use (/proc/stat) less
+    this process's own (``time.process_time``), over the window since the last reading
+    when that is between ``sample_s`` and ``max_age_s`` seconds old, else over a fresh
+    ``sample_s`` wait; without /proc/stat, the 1-minute load average; else 0."""
+    global _last_reading
+    try:
+        start = _last_reading
+        if start is None or not sample_s <= time.monotonic() - start[0] <= max_age_s:
+            start = _reading()
+            time.sleep(sample_s)
+        end = _reading()
+        _last_reading = end
+        ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        own = (end[3] - start[3]) * ticks
+        share = max(0.0, end[1] - start[1] - own) / max(end[2] - start[2], 1e-9)
         return int(round(share * (os.cpu_count() or 1)))
     except (OSError, ValueError, IndexError):
         pass

@@ -37,3 +37,48 @@ def test_torch_threads_restores(one_torch_thread):
     with policy.torch_threads(2) as n:
         assert n == 2 and torch.get_num_threads() == 2
     assert torch.get_num_threads() == 1
+
+
+class _FakeClock:
+    """monotonic / process_time / sleep for the policy module, moved by hand."""
+
+    def __init__(self):
+        self.now, self.cpu, self.slept, self.during_sleep = 100.0, 0.0, [], lambda: None
+
+    def monotonic(self):
+        return self.now
+
+    def process_time(self):
+        return self.cpu
+
+    def sleep(self, s):
+        self.slept.append(s)
+        self.now += s
+        self.during_sleep()
+
+
+def test_busy_cores_reads_the_window_since_the_last_reading_without_waiting(monkeypatch):
+    """A Run click no longer waits 0.05 s to sample the load (issue 10.8): it reads the
+    machine over the time since the Explorer was built or the last run ended, less this
+    process's own CPU time (its own earlier run is not 'another process')."""
+    fake = _FakeClock()
+    jiffies = {"busy": 0.0, "total": 0.0}
+    monkeypatch.setattr(policy, "time", fake)
+    monkeypatch.setattr(policy, "_cpu_times", lambda: (jiffies["busy"], jiffies["total"]))
+    monkeypatch.setattr(policy.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(policy.os, "sysconf", lambda name: 100)
+    policy.note_cpu_use()
+    # 2 s later: the machine's 4 cores ran 800 jiffies, 500 of them busy, 200 of those ours
+    fake.now += 2.0
+    jiffies.update(busy=500.0, total=800.0)
+    fake.cpu += 2.0  # this process: 2 CPU seconds = 200 jiffies
+    assert policy.busy_cores() == round((500 - 200) / 800 * 4) == 2
+    assert fake.slept == []
+    # no usable window (just read): a fresh 0.05 s sample, as before
+    fake.during_sleep = lambda: jiffies.update(busy=505.0, total=820.0)
+    assert policy.busy_cores() == round(5 / 20 * 4) == 1
+    assert fake.slept == [0.05]
+    # a stale window (older than max_age_s) is not trusted either
+    fake.now += 120.0
+    policy.busy_cores()
+    assert fake.slept == [0.05, 0.05]

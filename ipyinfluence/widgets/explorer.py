@@ -33,6 +33,7 @@ clamped to the boxes' ranges). Callbacks: ``on_start``, ``on_word``, ``on_done``
 from __future__ import annotations
 
 import base64
+import collections
 import html
 import re
 import threading
@@ -49,6 +50,7 @@ from ..quadrature import QUADRATURES
 from ..model import InfluenceModel, load_model
 from ..results import Explanation, WordResult
 from ..threads import _parse as _parse_threads
+from ..threads import note_cpu_use
 from .colab import enable_colab_widgets
 from .explorer_controls import (DEFAULT_QUADRATURE, DEFAULT_STEPS, LEVEL_OPTIONS, STEPS_RANGE, TOP_K_RANGE,
                                 build_controls, layout_children)
@@ -116,6 +118,7 @@ class Explorer(RunningMixin, widgets.VBox):
                  sources: Optional[list[int]] = None, threads: Union[int, str] = "auto",
                  export_dir: Optional[Union[str, Path]] = None, **kwargs):
         enable_colab_widgets()
+        note_cpu_use()  # the first Run then reads the machine's load without waiting
         self.preview_steps = preview_steps
         self.model: Optional[InfluenceModel] = model if isinstance(model, InfluenceModel) else None
         self._model_source = model
@@ -125,6 +128,11 @@ class Explorer(RunningMixin, widgets.VBox):
         self.export_dir = Path(export_dir) if export_dir is not None else None
         self.last_traceback = ""
         self._cancel = threading.Event()
+        self._ui_lock = threading.RLock()  # a worker's word and a Cancel click change the views one at a time
+        self._run_state = None
+        self._started, self._stage_words, self._shown, self._show_pending = False, 0, None, False
+        self._done_words: dict = {}
+        self._events: collections.deque = collections.deque()  # callback events waiting for the lock's release
         self._thread: Optional[threading.Thread] = None
         self._dispatchers = {name: widgets.CallbackDispatcher()
                              for name in ("start", "word", "done", "cancel", "error")}

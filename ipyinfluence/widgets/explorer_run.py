@@ -12,7 +12,7 @@ from typing import Optional
 
 from ..errors import InfluenceError
 from ..results import Explanation
-from ..threads import interactive_threads, torch_threads
+from ..threads import interactive_threads, note_cpu_use, torch_threads
 from .run_loop import RunOptions, button_runs_in_thread, ui_polling, updates
 from .views import RedrawClock
 
@@ -31,20 +31,22 @@ class RunningMixin:
         the previous one on an error); with ``background=True`` (here or at construction)
         returns the worker thread at once (see :meth:`wait`).
         """
-        if self.running:
-            self.status = "A run is in progress: wait for it or click Cancel."
-            return self._thread if self._thread is not None else self.explanation
-        self._cancel.clear()
-        self.error = ""
-        self.running = True
+        with self._ui_lock:
+            if self.running:
+                self.status = "A run is in progress: wait for it or click Cancel."
+                return self._thread if self._thread is not None else self.explanation
+            self._cancel.clear()
+            self.error = ""
+            self.running = True
+            state = self._run_state = _RunState(previous=self._thread)
         threads = interactive_threads(self.threads)  # read here: OpenMP's count is per thread
         if self.background if background is None else background:
-            self._thread = threading.Thread(target=self._run_guarded, args=(threads,), name="ipyinfluence-explorer",
-                                            daemon=True)
+            self._thread = threading.Thread(target=self._run_guarded, args=(threads, state),
+                                            name="ipyinfluence-explorer", daemon=True)
             self._thread.start()
             return self._thread
         self._thread = None
-        self._run_guarded(threads)
+        self._run_guarded(threads, state)
         return self.explanation
 
     def wait(self, timeout: Optional[float] = None) -> Optional[Explanation]:
@@ -54,33 +56,68 @@ class RunningMixin:
         return self.explanation
 
     def cancel(self) -> None:
-        """Stop the running stream after the current word; the words done stay."""
-        if not self.running:
-            self.status = "Nothing to cancel: no run in progress."
-            return
-        self._cancel.set()
-        self.status = "Cancelling after the current word…"
+        """End the run now: the words done stay, shown as they are; the word being computed
+        is dropped (the worker stops when it completes and changes nothing more).
 
-    def _run_guarded(self, threads: int) -> None:
-        self._started = False  # the run got past the input checks (its words replace the old)
+        Ending the run here, in the click's handler, rather than after the worker's current
+        word is what keeps Cancel within 0.5 s when words are slow: a loaded machine made
+        one word ~1 s, and Cancel in Notebook 7 took 1.03 s (issue 10.1)."""
+        with self._ui_lock:
+            state = self._run_state
+            if not self.running or state is None or state.over:
+                self.status = "Nothing to cancel: no run in progress."
+                return
+            self._cancel.set()
+            if not self._started:  # still preparing: the worker ends the run before its first word
+                self.status = "Cancelling: the run stops before its first word…"
+                return
+            state.over = True
+            expl = self.explanation
+            kept = dataclasses.replace(expl, words=list(expl.words[:self._stage_words]))
+            self.explanation = kept  # the worker's stream may still append its current word to its own
+            self._show(kept if self._shown is expl else self._shown)
+            self._finish("cancelled")
+            self.running = False
+        self._flush_events()
+
+    def _run_guarded(self, threads: int, state: "_RunState") -> None:
+        if state.previous is not None:  # a cancelled run's worker may still finish its word: not two at once
+            state.previous.join()
+        with self._ui_lock:
+            self._started = False  # the run got past the input checks (its words replace the old)
+            self._show_pending = False
+            self._stage_words = 0
         try:
             with torch_threads(threads):
-                self._run_stream()
+                self._run_stream(state)
         except InfluenceError as e:
-            self._fail(str(e))
+            self._fail(str(e), state)
         except KeyboardInterrupt:
-            self._finish("interrupted")
+            with self._ui_lock:
+                if not state.over:
+                    state.over = True
+                    self._finish("interrupted")
+            self._flush_events()
             raise
         except Exception as e:  # noqa: BLE001 - a widget never dies: show it, keep the controls
             self.last_traceback = traceback.format_exc()
-            self._fail(f"{type(e).__name__}: {e}")
+            self._fail(f"{type(e).__name__}: {e}", state)
         finally:
-            self.running = False
+            note_cpu_use()  # the next run's load reading starts here (not counting this run)
+            with self._ui_lock:
+                state.over = True
+                if self._run_state is state:
+                    self.running = False
 
-    def _fail(self, message: str) -> None:
-        self._finish("error")
-        self.error = message
-        self._dispatchers["error"](message)
+    def _fail(self, message: str, state: "_RunState") -> None:
+        with self._ui_lock:
+            if state.over:  # cancelled meanwhile: the run has ended already
+                return
+            state.over = True
+            self._finish("error")
+            self.error = message
+            self._emit("error", message)
+        self._flush_events()
 
     def _run_options(self) -> RunOptions:
         sources = None
@@ -94,35 +131,64 @@ class RunningMixin:
                           options=dict(baseline=self.baseline, level=self.level, top_k=self.top_k,
                                        method=self.method, quadrature=self.quadrature))
 
-    def _run_stream(self) -> None:
+    def _run_stream(self, state: "_RunState") -> None:
         model = self.load()
         run = self._run_options()
         self.status = (f"Preview: all words with {run.preview_steps} steps…" if 0 < run.preview_steps < run.steps
                        else "Preparing: one forward and backward pass over the interpolation steps…")
         self._update_text_hint()
         self._shown: Optional[Explanation] = None
+        self._show_pending = False
+        self._done_words: dict = {}
         clock = RedrawClock()
         started = time.perf_counter()
         with ui_polling() as poll_ui:
             stream = updates(model, run)
             while not self._cancel.is_set():
                 try:
-                    update = next(stream)
+                    update = next(stream)  # the engine's work: outside the lock, so Cancel is handled at once
                 except StopIteration:
                     break
-                self._add_word(update)
-                if clock.due(len(self._shown.words)):
-                    self._redraw()
+                with self._ui_lock:
+                    if state.over or (self._cancel.is_set() and not self._started):
+                        break  # cancelled while this word was computed (or before any): it is dropped
+                    self._add_word(update)
+                    if clock.due(len(self._shown.words)):
+                        self._redraw()
+                self._flush_events()  # the user's callbacks run outside the lock: they cannot hold up Cancel
                 poll_ui()
             stream.close()
+        with self._ui_lock:
+            if not state.over:
+                state.over = True
+                self._end_stream(time.perf_counter() - started)
+        self._flush_events()
+
+    def _end_stream(self, seconds: float) -> None:
+        """How a run that was not cancelled from the handler ends (under the lock)."""
         if self.explanation is None or not self._started:
+            if self._cancel.is_set():
+                self.status = "Cancelled before the first word: the earlier results are unchanged."
             return
         if self._cancel.is_set() and len(self.explanation.words) < self.words_total:
             self._finish("cancelled")
             return
         if self._shown is not self.explanation:  # progressive mode drew a copy: the result itself now
             self._show(self.explanation)
-        self._finish("done", time.perf_counter() - started)
+        self._finish("done", seconds)
+
+    def _emit(self, event: str, value) -> None:
+        """Queue a callback event (``on_word``, ``on_done``...): sent by :meth:`_flush_events`
+        once the lock is released."""
+        self._events.append((event, value))
+
+    def _flush_events(self) -> None:
+        while True:
+            try:
+                event, value = self._events.popleft()
+            except IndexError:
+                return
+            self._dispatchers[event](value)
 
     def _add_word(self, update) -> None:
         """Record one streamed word in the views; the first word of a stage sets them up."""
@@ -132,35 +198,53 @@ class RunningMixin:
             self._started = True
             self.explanation = expl
             self.words_done, self.words_total = 0, len(expl.sources)
+            self._done_words = {}
+            self._stage_words = 0
             self.chips.set_words(expl.tokens, self._chip_positions(expl), keep_selection=True)
             # Progressive: the exact words replace the preview's in a copy holding both.
             shown = expl if preview is None else dataclasses.replace(expl, words=list(preview.words))
             self._show(shown)
+            if preview is not None:  # the whole preview is what progressive mode promises first: draw it now
+                self._draw_views()
             self.progress.start(len(expl.sources))
             if update.stage == "final":
-                self._dispatchers["start"](expl)
+                self._emit("start", expl)
+        self._stage_words = len(expl.words)  # the stream appended this word: these many went through here
         if self._shown is not expl:
             self._shown.put_word(word)
-        for view in self.views:
-            view.add_word(word)
+        if not self._show_pending:  # else the views still hold the earlier result: the word is in _shown
+            for view in self.views:
+                view.add_word(word)
         if update.stage == "final":
-            self.chips.mark_done(word)
+            self._done_words[word.position] = word  # the chips show them at the next redraw
             self.words_done = len(expl.words)
-            self._dispatchers["word"](word)
+            self._emit("word", word)
 
     def _show(self, explanation: Explanation) -> None:
+        """Make ``explanation`` the one the views draw, at the next redraw: until then they
+        keep showing the earlier result, so a run shorter than the clock's first wait costs
+        the browser one drawing, not a clearing and then a drawing while the kernel computes
+        (issue 10.8)."""
         self._shown = explanation
-        self.graph.selected = self._graph_selection()
-        for view in self.views:
-            view.set_explanation(explanation)
+        self._show_pending = True
 
     def _redraw(self) -> None:
         """Push the pending words: every view once, the progress line once."""
-        for view in self.views:
-            view.redraw()
+        self._draw_views()
         if self.explanation is not None:
             self.progress.update(self.words_done)
             self.status = f"Running: {self.words_done} of {self.words_total} words…"
+
+    def _draw_views(self) -> None:
+        self.chips.show_done(self._done_words)
+        if self._show_pending:
+            self._show_pending = False
+            self.graph.selected = self._graph_selection()
+            for view in self.views:
+                view.set_explanation(self._shown)  # draws the words so far
+        else:
+            for view in self.views:
+                view.redraw()
 
     def _finish(self, outcome: str, seconds: float = 0.0) -> None:
         """Draw what is pending and say how the run ended (also after an error or Ctrl-C)."""
@@ -172,13 +256,23 @@ class RunningMixin:
             return
         expl, done, total = self.explanation, self.words_done, self.words_total
         self.progress.finish(done, outcome)
+        self.chips.show_done(self._done_words)  # the chips agree with the status the moment it changes
         self.status = {
             "done": f"Done: {done} words in {seconds:.1f} s. {expl.qoi}: q(x) = {expl.q_input:+.3g}, "
                     f"q(baseline) = {expl.q_baseline:+.3g}.",
             "cancelled": f"Cancelled after {done} of {total} words; the words done stay.",
             "interrupted": f"Interrupted after {done} of {total} words; the words done stay.",
         }.get(outcome, f"Error after {done} of {total} words; the words done stay.")
-        for view in self.views:  # after the status: a person sees at once that the run stopped
-            view.redraw()
+        self._draw_views()  # after the status: a person sees at once that the run stopped
         if outcome in ("done", "cancelled"):
-            self._dispatchers[outcome.replace("cancelled", "cancel")](expl)
+            self._emit(outcome.replace("cancelled", "cancel"), expl)
+
+
+class _RunState:
+    """One run: ``over`` once it has ended (done, cancelled, failed), after which its worker
+    changes nothing; ``previous`` is the worker thread of the run before, which may still
+    be finishing a word after a Cancel."""
+
+    def __init__(self, previous: Optional[threading.Thread] = None):
+        self.over = False
+        self.previous = previous

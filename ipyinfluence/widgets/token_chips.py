@@ -37,31 +37,42 @@ class TokenChips(widgets.HBox):
 
     def set_words(self, tokens: list[str], sources: Iterable[int], keep_selection: bool = False) -> None:
         """One chip per source position, all selected (``keep_selection``: the same words
-        as now keep their chips and selection; the "done" marks are cleared)."""
+        as now keep their chips, selection and "done" marks; :meth:`show_done` updates those)."""
         sources = list(sources)
         if keep_selection and list(tokens) == self._tokens and sources == list(self.chips):
-            for p, chip in self.chips.items():
-                with chip.hold_sync():  # one message per chip (a run resets every chip)
-                    chip.remove_class("ipyinfluence-chip-done")
-                    chip.tooltip = f"position {p}"
             return
         self._tokens = list(tokens)
         self.chips = {}
         for p in sources:
             chip = widgets.ToggleButton(value=True, description=tokens[p], tooltip=f"position {p}",
-                                        layout=widgets.Layout(width="auto", margin="1px"))
-            chip.add_class("ipyinfluence-chip")
+                                        layout=widgets.Layout(width="auto", margin="1px"),
+                                        _dom_classes=("ipyinfluence-chip",))
             chip.observe(self._on_chip, names="value")
             self.chips[p] = chip
         self.children = [widgets.Label("show:")] + list(self.chips.values()) + [self.all_button, self.none_button]
         self.selected = list(self.chips)
 
     def mark_done(self, word: WordResult) -> None:
-        chip = self.chips.get(word.position)
-        if chip is not None:
-            with chip.hold_sync():  # one message per word, not two
-                chip.tooltip = f"position {word.position}: g = {fmt(word.total_influence)}"
-                chip.add_class("ipyinfluence-chip-done")
+        self._show_chip(word.position, word)
+
+    def show_done(self, words: dict[int, WordResult]) -> None:
+        """Mark exactly these positions done (the others not): a message only for a chip
+        whose mark or tooltip changes, so a batched redraw sends few (issue 10.8)."""
+        for p in self.chips:
+            self._show_chip(p, words.get(p))
+
+    def _show_chip(self, position: int, word: Optional[WordResult]) -> None:
+        chip = self.chips.get(position)
+        if chip is None:
+            return
+        tooltip = f"position {position}" + (f": g = {fmt(word.total_influence)}" if word is not None else "")
+        classes = tuple(c for c in chip._dom_classes if c != "ipyinfluence-chip-done") + (
+            ("ipyinfluence-chip-done",) if word is not None else ())
+        with chip.hold_sync():  # one message per changed chip, none for an unchanged one
+            if chip.tooltip != tooltip:
+                chip.tooltip = tooltip
+            if tuple(chip._dom_classes) != classes:
+                chip._dom_classes = classes
 
     def select(self, positions: Optional[Iterable[int]]) -> None:
         """Select these positions (None: all)."""

@@ -82,15 +82,20 @@ class RedrawClock:
     words at least every ``max_wait`` seconds."""
 
     def __init__(self, interval: Optional[float] = None, clock=time.monotonic, *, growth: float = 2.0,
-                 max_wait: float = 2.0):
+                 max_wait: float = 2.0, first_wait: Optional[float] = None):
         self.interval = REDRAW_INTERVAL_S if interval is None else interval
         self.growth, self.max_wait = growth, max_wait
-        self._clock, self._last, self._drawn = clock, None, 0
+        self.first_wait = self.interval if first_wait is None else first_wait
+        self._clock, self._drawn = clock, 0
+        self._start, self._last = clock(), None
 
     def due(self, words: int = 0) -> bool:
         """Whether to redraw now that ``words`` words are in (and note it when so)."""
         now = self._clock()
-        if self._last is not None:
+        if self._last is None:
+            if now - self._start < self.first_wait:
+                return False
+        else:
             waited = now - self._last
             if waited < self.max_wait and (waited < self.interval or words < self.growth * self._drawn):
                 return False

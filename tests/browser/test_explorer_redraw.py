@@ -1,4 +1,4 @@
-"""Batched redraws, measured in a real JupyterLab: a 38-token sentence on the 2-layer
+"""Batched redraws, measured in a real JupyterLab: a 40-token sentence on the 2-layer
 tiny model, from the Run click to the last word drawn (status "Done" and every pattern
 segment in the SVG), against the engine's own time for the same explanation in the same
 kernel. The ratio is reported (explorer_timing.py), not asserted; the test asserts that
@@ -26,7 +26,7 @@ from ipyinfluence.widgets.geometry import layout
 
 model = tiny_model()
 text = ("the author that the guards who the pilots near the dancers like hate [MASK] happy because the movie "
-        "about the senators and their farmers was not very good and the plot was boring .")
+        "about the senators and their farmers was not very good and the plot was boring . but the end .")
 qoi = TokenContrast("is", "are")
 explain(model, text, qoi, steps=51, max_batch=51)  # warm-up
 engine_s = []
@@ -55,7 +55,7 @@ def test_forty_tokens_browser_vs_engine_time(page, lab_server, server_root):
     assert result["errors"] == [], result["errors"]
     before = json.loads(kernel_exec(page, PATH, STATE.replace('explorer.explanation == reference', 'None'))
                         .strip().splitlines()[-1])
-    assert 36 <= before["tokens"] <= 40, before
+    assert before["tokens"] == 40, before
 
     explorer = page.locator(".ipyinfluence-explorer").first
     timing = run_until_drawn(explorer, before["segments"])

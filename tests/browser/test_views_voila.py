@@ -65,7 +65,10 @@ def pick(position):  # what the Explorer does with a click on the coloured sente
 
 
 sentence.on_select(pick)
-display(widgets.VBox([sentence, graph, bars]).add_class("views-main"), step)
+import html, json
+kernel_view = widgets.HTML("<pre class='kernel-sentence'>" + html.escape(json.dumps(
+    {"tokens": expl.tokens, "shades": sentence.shades})) + "</pre>")
+display(widgets.VBox([sentence, graph, bars]).add_class("views-main"), step, kernel_view)
 if REAL:  # the README picture: the four most influential words' patterns
     top = sorted(expl.words, key=lambda w: -abs(w.total_influence))[:4]
     readme = PatternGraph(expl, selected=[w.position for w in top], compact=True)
@@ -173,8 +176,8 @@ def test_step_through_next_and_coloured_sentence_click(views_page):
     graph = page.locator(".ipyinfluence-graph").first
     before = graph_stats(graph)
     shown = header.text_content()
-    token = page.locator(".views-main .ipyinfluence-sentence button.ipyinfluence-token-5")
-    assert token.is_enabled()
+    token = page.locator(".views-main .ipyinfluence-sentence .widget-toggle-button:nth-child(6)")
+    assert token.evaluate("el => getComputedStyle(el).pointerEvents") != "none"
     word = token.text_content().strip()
     token.click()
     page.wait_for_function("([el, w]) => el.textContent.includes('step-through for ' + w + '5')",
@@ -183,3 +186,40 @@ def test_step_through_next_and_coloured_sentence_click(views_page):
     wait_graph_changed(page, graph, before.signature)
     assert graph_stats(graph).edges < before.edges  # only the picked word's pattern is drawn
     assert page.errors == []
+
+
+SENTENCE_JS = """
+el => [...el.querySelectorAll('.widget-toggle-button')].map(b => {
+  const r = b.getBoundingClientRect(), s = getComputedStyle(b);
+  return {text: b.textContent, bg: s.backgroundColor, clicks: s.pointerEvents !== 'none',
+          box: [r.left, r.top, r.right, r.bottom]};
+})
+"""
+
+
+def _rgb(hex_color: str) -> str:
+    return f"rgb({int(hex_color[1:3], 16)}, {int(hex_color[3:5], 16)}, {int(hex_color[5:7], 16)})"
+
+
+def test_coloured_sentence_shows_the_kernels_shades(views_page):
+    """What a person sees of the one-widget sentence: 40 tokens in order, each on the
+    kernel's shade (white and not clickable where g_i is not computed), none overlapping."""
+    page = views_page
+    kernel = json.loads(page.locator(".kernel-sentence").first.text_content())
+    sentence = page.locator(".views-main .ipyinfluence-sentence").first
+    page.wait_for_function("el => el.querySelectorAll('.widget-toggle-button').length >= 40",
+                           arg=sentence.element_handle())
+    shown = sentence.evaluate(SENTENCE_JS)
+    assert [b["text"] for b in shown] == kernel["tokens"]
+    assert len(kernel["tokens"]) == 40
+    for b, shade in zip(shown, kernel["shades"]):
+        assert b["clicks"] == (shade is not None), (b, shade)
+        assert b["bg"] == _rgb(shade or "#ffffff"), (b, shade)
+    assert sum(s is not None for s in kernel["shades"]) >= 30 and len({b["bg"] for b in shown}) > 10
+    overlaps = [(a["text"], b["text"]) for i, a in enumerate(shown) for b in shown[i + 1:]
+                if a["box"][0] < b["box"][2] - 0.5 and b["box"][0] < a["box"][2] - 0.5
+                and a["box"][1] < b["box"][3] - 0.5 and b["box"][1] < a["box"][3] - 0.5]
+    assert overlaps == []
+    assert len({round(b["box"][1]) for b in shown}) >= 2  # 40 tokens wrap onto several lines
+    assert page.errors == []
+    sentence.screenshot(path=str(ARTIFACTS / "coloured-sentence.png"))

@@ -6,7 +6,7 @@ import pytest
 
 from ipyinfluence.results import Explanation
 from ipyinfluence.widgets import ColouredSentence
-from ipyinfluence.widgets.coloured_sentence import sentence_html, token_shades
+from ipyinfluence.widgets.coloured_sentence import sentence_css, sentence_html, token_shades
 from ipyinfluence.widgets.style import PALETTES
 
 
@@ -28,23 +28,55 @@ def test_shades_follow_g(known):
     assert _strength(token_shades(known, reference=1.0)[2]) < _strength(author)
 
 
+def _rule(view, position: int) -> str:
+    """The style rule the view's sheet gives the token at ``position``."""
+    css = view.legend.value
+    marker = f".{view.scope} .widget-toggle-button:nth-child({position + 1}){{"
+    assert css.count(marker) >= 1, css
+    return "".join(part.split("}")[0] for part in css.split(marker)[1:])
+
+
 def test_widget_click_selects_and_calls_back(known):
     view = ColouredSentence(known)
     picked = []
     view.on_select(picked.append)
-    assert [b.description for b in view.buttons] == known.tokens
-    assert view.buttons[0].disabled and not view.buttons[2].disabled  # [CLS] has no g yet
-    view.buttons[4].click()
-    assert picked == [4] and view.selected == 4
-    assert view.buttons[4].style.font_weight == "bold" and "happy" in view.legend.value
-    view.buttons[0].click()  # not computed: ignored, state kept
+    assert view.tokens == known.tokens and view.scope in view.tokens_widget._dom_classes
+    assert "pointer-events:none" in _rule(view, 0) and "pointer-events" not in _rule(view, 2)  # [CLS]: no g yet
+    assert f"background:{view.shades[2]}" in _rule(view, 2) and view.shades[0] is None
+    assert "g = " in view.tooltips[2] and "not computed" in view.tooltips[0]
+    view.click(4)
+    assert picked == [4] and view.selected == 4 and view.tokens_widget.index is None  # ready for the next click
+    assert "font-weight:bold" in _rule(view, 4) and "happy" in view.legend.value
+    view.click(0)  # not computed: ignored, state kept
     assert picked == [4] and view.selected == 4
     with pytest.raises(ValueError, match="not a computed source word"):
         view.select(1)
     view.palette = "colorblind"
-    assert view.buttons[2].style.button_color == token_shades(known, "colorblind")[2]
+    assert view.shades[2] == token_shades(known, "colorblind")[2] and f"background:{view.shades[2]}" in _rule(view, 2)
     view.set_explanation(None)
-    assert view.selected is None
+    assert view.selected is None and view.tokens == []
+
+
+def test_a_redraw_is_two_messages_whatever_the_length(known):
+    """One ToggleButtons for the tokens and one style sheet: a redraw sends the tooltips and
+    the sheet, not a message per token (issue 10.8)."""
+    long = Explanation.from_dict(known.to_dict())
+    long.tokens = long.tokens * 10
+    view = ColouredSentence(long)
+    sent = []
+    for w in (view.tokens_widget, view.legend):
+        w._send = lambda msg, buffers=None, w=w: sent.append((type(w).__name__, sorted(msg.get("state", {}))))
+    for w in long.words:
+        w.total_influence *= 2
+    view.redraw()
+    assert sent == [("ToggleButtons", ["tooltips"]), ("HTML", ["value"])]
+
+
+def test_style_sheet_holds_no_token_text():
+    css = sentence_css("scope-1", ["#ff0000", None], selected=0)
+    assert css.startswith("<style>") and css.count("<") == 2  # only the opening and closing tags
+    assert ".scope-1 .widget-toggle-button:nth-child(1){background:#ff0000 !important}" in css
+    assert ".scope-1 .widget-toggle-button:nth-child(2){opacity:0.55;cursor:default;pointer-events:none}" in css
 
 
 def test_hostile_tokens_are_escaped(known):
@@ -54,8 +86,8 @@ def test_hostile_tokens_are_escaped(known):
     page = sentence_html(hostile)
     assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     view = ColouredSentence(hostile)
-    # a Button's description is plain text in the front end: the token is kept as written
-    assert view.buttons[2].description == hostile.tokens[2]
+    # a ToggleButtons label is set as plain text in the front end: the token is kept as written
+    assert view.tokens[2] == hostile.tokens[2]
     assert "<img" not in view.legend.value
     view.select(2)
     assert "<img" not in view.legend.value and "&lt;img" in view.legend.value

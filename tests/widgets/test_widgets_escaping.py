@@ -18,15 +18,26 @@ from ipyinfluence.widgets import Explorer
 from ipyinfluence.widgets.escape import esc
 
 ALLOWED = {"b", "i", "small", "span", "sub", "sup", "table", "tr", "td", "th", "div", "caption", "br", "a",
-           "code", "p", "ul", "li", "em", "strong"}
+           "code", "p", "ul", "li", "em", "strong",
+           "style"}  # the coloured sentence's generated sheet: checked below to hold no outside string
 
 
 class _Tags(HTMLParser):
     def __init__(self):
         super().__init__()
         self.bad: list[str] = []
+        self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style and ("pwn" in data or "<" in data or "@import" in data or "url(" in data):
+            self.bad.append(f"<style> holding {data!r}")
+
+    def handle_endtag(self, tag):
+        if tag == "style":
+            self._in_style = False
 
     def handle_starttag(self, tag, attrs):
+        self._in_style = tag == "style"
         names = [a for a, _ in attrs]
         if tag not in ALLOWED or any(a.startswith("on") for a in names) or \
                 any("pwn" in (v or "") for _, v in attrs):

@@ -69,22 +69,45 @@ def test_run_streams_word_by_word(explorer, monkeypatch):
     monkeypatch.setattr(explorer.graph, "redraw", lambda: (redraws.append(len(explorer.graph.explanation.words)
                                                                           if explorer.graph.explanation else 0),
                                                            draw()))
-    # A clock that is due once only: every word after the first waits for the final redraw.
+    # A clock that is due for the first word only: every later word waits for the final redraw.
     monkeypatch.setattr(explorer_run, "RedrawClock",
-                        lambda: RedrawClock(interval=float("inf"), max_wait=float("inf")))
+                        lambda: RedrawClock(interval=float("inf"), max_wait=float("inf"), first_wait=0))
     result = explorer.run()
     n = _sources(explorer)
     assert [s[1] for s in seen] == list(range(1, n + 1)) == [s[2] for s in seen]  # one word at a time
-    # Batched: set up with the first word, drawn once after it, then once at the end (not per word).
-    assert redraws == [1, 1, n], redraws
+    # Batched: shown with the first word, then drawn once at the end (not per word).
+    assert redraws == [1, n], redraws
     assert len(explorer.graph.layout_data.words) == n and explorer.progress.bar.value == n
     assert result.complete and done == [result] and explorer.explanation is result
     assert explorer.status.startswith("Done") and explorer.error == "" and not explorer.running
     assert len(explorer.chips.chips) == n
-    assert all("ipyinfluence-chip" in c._dom_classes for c in explorer.chips.chips.values())
+    assert all("ipyinfluence-chip" in c._dom_classes and "ipyinfluence-chip-done" in c._dom_classes
+               for c in explorer.chips.chips.values())
     assert len(explorer.bars.bars.x) == n
     assert explorer.progress.label.value.startswith(f"{n}/{n} words")
     assert not explorer.run_button.disabled and explorer.cancel_button.disabled
+
+
+def test_a_short_run_is_drawn_once_and_the_old_result_stays_until_then(explorer, monkeypatch):
+    """A run shorter than the clock's first wait draws once, at the end: the browser does
+    not clear the earlier result and re-draw while the kernel computes (issue 10.8)."""
+    first = explorer.run()
+    shown_during_run = []
+    explorer.on_word(lambda _w: shown_during_run.append(explorer.graph.explanation))
+    redraws = []
+    draw = explorer.graph.redraw
+    monkeypatch.setattr(explorer.graph, "redraw", lambda: (redraws.append(len(explorer.graph.explanation.words)),
+                                                           draw()))
+    monkeypatch.setattr(explorer_run, "RedrawClock", lambda: RedrawClock(interval=float("inf"),
+                                                                         max_wait=float("inf")))
+    sent = []
+    for chip in explorer.chips.chips.values():  # the same words again: no chip changes, no message
+        chip._send = lambda msg, buffers=None: sent.append(msg)
+    second = explorer.run()
+    n = _sources(explorer)
+    assert shown_during_run == [first] * n  # the views kept the earlier result while computing
+    assert redraws == [n] and explorer.graph.explanation is second and second is not first
+    assert sent == [] and all("ipyinfluence-chip-done" in c._dom_classes for c in explorer.chips.chips.values())
 
 
 def test_cancel_from_a_callback_stops_early_and_keeps_words(explorer):

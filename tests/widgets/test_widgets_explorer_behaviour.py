@@ -5,6 +5,8 @@ words, the [MASK]-not-read hint, the thread policy."""
 from __future__ import annotations
 
 
+import threading
+
 import pytest
 import torch
 import traitlets
@@ -25,15 +27,91 @@ def test_default_run_button_runs_in_a_thread_and_cancel_keeps_the_words(mlm):
     x.run_button.click()  # returns at once: the run goes on in a worker thread
     assert gate.arrived.wait(60), "the run produced no word"
     assert x.running and x._thread is not None and x._thread.is_alive()
-    x.cancel_button.click()  # handled while the worker runs
-    assert x.status.startswith("Cancelling")
-    gate.release()
+    x.cancel_button.click()  # handled while the worker runs: the run ends here, at the click
+    assert x.status.startswith("Cancelled after 1 of") and not x.running and not x.run_button.disabled
+    assert len(x.explanation.words) == 1 and len(x.graph.layout_data.words) == 1
+    gate.release()  # the worker goes on to finish the word it was on, then drops it
     result = x.wait(60)
+    assert not x._thread.is_alive()
     assert len(result.words) == 1 and not result.complete and not x.running
     assert x.status.startswith("Cancelled after 1 of") and len(x.graph.layout_data.words) == 1
     gate.remove()
     x.run_button.click()  # a second run, also cancellable, here left to finish
     assert x.wait(60).complete and x.status.startswith("Done")
+
+
+class StreamGate:
+    """Holds the engine's stream inside ``next`` after its first word (where a real run
+    spends its time), until :meth:`release`."""
+
+    def __init__(self, monkeypatch):
+        from ipyinfluence.widgets import explorer_run
+
+        self.first, self._go, self.calls = threading.Event(), threading.Event(), 0
+        real = explorer_run.updates
+
+        def gated(model, run):
+            for i, update in enumerate(real(model, run)):
+                if i == 1 and self.calls == 0:  # computing the second word
+                    self.first.set()
+                    self._go.wait(30)
+                yield update
+            self.calls += 1
+
+        monkeypatch.setattr(explorer_run, "updates", gated)
+
+    def release(self) -> None:
+        self._go.set()
+
+
+def test_cancel_during_a_word_ends_the_run_at_the_click_and_drops_that_word(mlm, monkeypatch):
+    """Cancel does not wait for the word being computed (issue 10.1): the run ends in the
+    click's handler with the words done; the worker finishes its word later, drops it and
+    changes nothing; a new Run waits for that worker, so two never compute at once."""
+    gate = StreamGate(monkeypatch)
+    x = Explorer(mlm, text=MLM_TEXT, steps=STEPS)
+    seen, cancelled = [], []
+    x.on_word(lambda w: seen.append(w.position))
+    x.on_cancel(cancelled.append)
+    old = x.run(background=True)
+    assert gate.first.wait(60), "the run produced no word"
+    x.cancel_button.click()  # the worker is inside the engine, computing word 2
+    assert x.status.startswith("Cancelled after 1 of") and not x.running
+    kept = x.explanation
+    assert len(kept.words) == 1 and len(x.graph.layout_data.words) == 1 and cancelled == [kept]
+    assert sum("ipyinfluence-chip-done" in c._dom_classes for c in x.chips.chips.values()) == 1
+    x.run_button.click()  # a new run at once: its worker first waits for the old one
+    new = x._thread
+    assert new is not old and x.running
+    gate.release()
+    old.join(60)
+    assert not old.is_alive()
+    assert len(kept.words) == 1  # the dropped word went to the old stream, not the kept result
+    assert x.wait(60).complete and x.status.startswith("Done") and not x.running
+    assert seen[0] == kept.words[0].position and len(seen) == 1 + len(x.explanation.words)  # word 2 never reported
+
+
+def test_cancel_before_the_first_word_keeps_the_earlier_result(mlm, monkeypatch):
+    x = Explorer(mlm, text=MLM_TEXT, steps=STEPS)
+    first = x.run()
+    from ipyinfluence.widgets import explorer_run
+
+    ready, go = threading.Event(), threading.Event()
+    real = explorer_run.updates
+
+    def slow_start(model, run):
+        ready.set()
+        go.wait(30)
+        yield from real(model, run)
+
+    monkeypatch.setattr(explorer_run, "updates", slow_start)
+    x.run(background=True)
+    assert ready.wait(60)
+    x.cancel()
+    assert x.status.startswith("Cancelling")
+    go.set()
+    assert x.wait(60) is first and x.status.startswith("Cancelled before the first word") and not x.running
+    assert x.graph.explanation is first
 
 
 def test_run_in_a_cell_stays_inline_and_returns_the_explanation(mlm):

@@ -171,7 +171,14 @@ def test_bad_options_are_refused_and_state_kept(known):
         pass
     assert g.level == "attention"
     g2 = PatternGraph()
-    assert g2.figure.marks == [] and "No explanation" in g2.legend.value
+    # nothing drawn, but every mark already in the figure (its views are built at display)
+    assert g2.figure.marks == g2._marks() and "No explanation" in g2.legend.value
+    assert all(len(m.x) == 0 for m in g2.figure.marks)
+    g2.set_explanation(known)
+    assert len(g2.grid.x) > 0 and any(len(m.x) for m in g2.line_marks.values())
+    g2.set_explanation(None)  # cleared again: empty marks, the same list
+    assert g2.figure.marks == g2._marks() and all(len(m.x) == 0 for m in g2.figure.marks)
+    assert g2.word_lines == {} and "No explanation" in g2.legend.value
     try:
         g2.add_word(known.words[0])
         raise AssertionError("add_word before set_explanation must raise")
