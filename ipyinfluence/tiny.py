@@ -32,7 +32,8 @@ def tiny_tokenizer():
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + sorted(set(_WORDS)) + [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"] + list("abcdefghijklmnopqrstuvwxyz")
     folder = Path(tempfile.mkdtemp(prefix="ipyinfluence-vocab-"))
     (folder / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n")
-    return BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    # from a folder: transformers 5 ignores ``vocab_file=`` in the constructor (an empty vocab)
+    return BertTokenizerFast.from_pretrained(str(folder), do_lower_case=True, local_files_only=True)
 
 
 def tiny_config(family: str = "bert", vocab_size: int = 30522, *, hidden: int = 32, layers: int = 2, heads: int = 4,

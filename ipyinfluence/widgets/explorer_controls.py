@@ -4,7 +4,6 @@ browser tests use."""
 
 from __future__ import annotations
 
-import html
 
 import ipywidgets as widgets
 
@@ -17,6 +16,7 @@ from .qoi_editor import QoIEditor
 from .step_through import StepThrough
 from .style import PALETTES
 from .token_chips import TokenChips
+from .escape import esc
 
 LEVEL_OPTIONS = ("embedding", "attention")
 STEPS_RANGE = (2, 5000)
@@ -35,7 +35,7 @@ def build_controls(x, methods, baseline: str, palette: str) -> None:
     x.model_line = widgets.HTML()
     x.model_line.add_class("ipyinfluence-model")
     if x.model is None:
-        what = "the default model" if x._model_source is None else html.escape(str(x._model_source))
+        what = "the default model" if x._model_source is None else esc(str(x._model_source))
         x.model_line.value = f"<b>Model</b>: {what} <i>(loads on the first run)</i>"
     x.text_box = widgets.Textarea(placeholder="Type a sentence", rows=2, continuous_update=False,
                                   layout=W(width="98%"))
@@ -71,7 +71,7 @@ def build_controls(x, methods, baseline: str, palette: str) -> None:
                                   tooltip="compute the influence patterns")
     x.run_button.add_class("ipyinfluence-run")
     x.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True,
-                                     tooltip="stop after the current word (keeps the words done)")
+                                     tooltip="stop now (keeps the words done)")
     x.cancel_button.add_class("ipyinfluence-cancel")
     x.progress = RunProgress()
     x.status_line = widgets.HTML()

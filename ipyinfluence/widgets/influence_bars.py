@@ -15,7 +15,6 @@ sign of an influence in every view, see :mod:`.style`).
 
 from __future__ import annotations
 
-import html
 import threading
 from typing import Optional
 
@@ -26,6 +25,7 @@ from bqplot import Axis, Bars, Figure, LinearScale, OrdinalScale, Tooltip
 
 from ..results import Explanation, WordResult
 from .style import SERIES_COLORS, SERIES_NAMES, fmt, text_width
+from .escape import esc
 
 SERIES = SERIES_NAMES
 TICK_FONT_PX = 11
@@ -153,5 +153,5 @@ class InfluenceBars(widgets.VBox):
             text += f"; Σ g_i − (q(x) − q(b)) = {fmt(gap)}"
         self.summary = text
         # the legend lives in the caption: bqplot's legend box covers the bars
-        legend = " ".join(f"<span style='color:{c}'>■</span> {html.escape(n)}" for n, c in zip(names, SERIES_COLORS))
-        self.caption.value = f"<small>{legend}<br>{html.escape(text)}</small>"
+        legend = " ".join(f"<span style='color:{c}'>■</span> {esc(n)}" for n, c in zip(names, SERIES_COLORS))
+        self.caption.value = f"<small>{legend}<br>{esc(text)}</small>"

@@ -13,7 +13,6 @@ the user edits a field.
 
 from __future__ import annotations
 
-import html
 from typing import Any, Optional
 
 import ipywidgets as widgets
@@ -181,10 +180,10 @@ class QoIEditor(widgets.VBox):
         self.error = message
         self.valid = not message
         if self._custom is not None and not message:
-            custom = html.escape(repr(self._custom))
+            custom = esc(repr(self._custom))
             self.message.value = f"<small>custom QoI {custom}; edit a field to replace it.</small>"
         else:
-            self.message.value = f"<span style='color:#b00020'>{html.escape(message)}</span>" if message else ""
+            self.message.value = f"<span style='color:#b00020'>{esc(message)}</span>" if message else ""
         return message
 
     # -- internals ----------------------------------------------------------------

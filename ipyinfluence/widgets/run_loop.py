@@ -6,10 +6,14 @@ Chromium against JupyterLab 4.6 + ipykernel 7.4 (``tests/browser/test_explorer_c
 and ``tests/artifacts/explorer-timings.json``):
 
 * *worker thread*: the Run button starts the run in a thread and returns, so the kernel
-  handles the Cancel click at once (click → "Cancelling…" 23-158 ms) and the run stops
-  after the current word: click → "Cancelled" 0.16-0.47 s in JupyterLab (first and
-  second run alike), 0.15-0.36 s in Voila, 0.50-1.03 s in Notebook 7, with ~0.25 s words
-  on a 2-core machine under a load average of 3-9.
+  handles the Cancel click at once. At first the run then stopped after the current
+  word: click → "Cancelled" 0.16-0.47 s in JupyterLab, 0.15-0.36 s in Voila, 0.50-1.03 s
+  in Notebook 7 under a load average of 3-9, and 0.85 s with ~1.1 s words. Now the click's
+  handler ends the run itself (:meth:`Explorer.cancel`, under the run's lock: the words
+  done stay, the worker drops the word it was computing and changes nothing more), so
+  the latency no longer depends on the word: ``benchmarks/explorer_browser.py --load 3``
+  (load average 6) gives 0.03-0.12 s in JupyterLab, Notebook 7 and Voila, first and
+  second run (before: 0.05-0.34 s), and 0.08 s with ~1.1 s words.
 * *inline, processing UI events between words* (PyPI ``jupyter-ui-poll`` 1.1): on
   ipykernel 7.4 it does nothing (the kernel has no ``do_one_iteration`` any more; the
   wrapper swallows the error): 158 polls over 8 s handled no click, and in the browser

@@ -30,7 +30,6 @@ registers ``callback(position)`` for a word picked in its own dropdown.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from typing import Optional
 
@@ -43,6 +42,7 @@ from .geometry import X_ROW, hidden_row, qoi_row, qoi_x, row_labels, token_rows,
 from .style import (GRID_COLOR, HIGHLIGHT_COLOR, NODE_COLOR, PALETTES, TEXT_COLOR, check_palette, fmt, layer_label,
                     line_width, sign_color, width_reference)
 from .views import PickingView
+from .escape import esc
 
 SHOWN = 12  # candidate bars shown before "… n more"
 COMPACT_COL_PX = 26  # token texts on two lines: a 40-token sentence fits ~1150 px
@@ -301,12 +301,12 @@ class StepThrough(PickingView, widgets.VBox):
             return
         tokens = expl.tokens
         level_name = "Embedding level πᵉ" if stage.level == "embedding" else "Attention level πᵃ"
-        self.header.value = (f"<b>GPR step-through for {html.escape(w.token)}<sub>{w.position}</sub></b> "
-                             f"(gᵢ = {html.escape(fmt(w.total_influence))}, σ = {w.sign:+d}) · "
+        self.header.value = (f"<b>GPR step-through for {esc(w.token)}<sub>{w.position}</sub></b> "
+                             f"(gᵢ = {esc(fmt(w.total_influence))}, σ = {w.sign:+d}) · "
                              f"<span class='ipyinfluence-step-title'>{level_name}, layer {stage.layer} of "
                              f"{expl.num_layers}</span> · step {self.step + 1} of {len(self.stage_list)}")
         self.rule.value = (f"<div style='background:{HIGHLIGHT_COLOR};padding:4px 6px;margin:2px 0'>"
-                           f"{html.escape(rule_text(stage, tokens))}</div>")
+                           f"{esc(rule_text(stage, tokens))}</div>")
         self.running.value = self._running_html(w, stage)
         self.candidates.value = self._candidates_html(stage, tokens)
         if self.graph_shown:
@@ -330,8 +330,8 @@ class StepThrough(PickingView, widgets.VBox):
 
         return ("<table class='ipyinfluence-step-influence' style='font-size:12px'>"
                 f"<tr><td>pattern so far I(π)</td><td>{bar(stage.running, color)}</td>"
-                f"<td class='running-value'>{html.escape(fmt(stage.running))}</td></tr>"
-                f"<tr><td>total gᵢ</td><td>{bar(g, gcolor)}</td><td>{html.escape(fmt(g))}</td></tr>"
+                f"<td class='running-value'>{esc(fmt(stage.running))}</td></tr>"
+                f"<tr><td>total gᵢ</td><td>{bar(g, gcolor)}</td><td>{esc(fmt(g))}</td></tr>"
                 f"<tr><td colspan=3>share of gᵢ carried so far: {share:.0%}</td></tr></table>")
 
     def _candidates_html(self, stage: Stage, tokens: list[str]) -> str:
@@ -344,9 +344,9 @@ class StepThrough(PickingView, widgets.VBox):
             bg = f" style='background:{HIGHLIGHT_COLOR};font-weight:bold'" if c in chosen else ""
             color = sign_color(1 if c.score >= 0 else -1, self.palette)
             return (f"<tr class='candidate{' chosen' if c in chosen else ''}'{bg}>"
-                    f"<td>{html.escape(c.label(tokens, stage.layer))}</td>"
+                    f"<td>{esc(c.label(tokens, stage.layer))}</td>"
                     f"<td><span style='display:inline-block;height:10px;width:{BAR_PX * abs(c.score) / top:.1f}px;"
-                    f"background:{color}'></span></td><td>{html.escape(fmt(c.score))}{mark}</td></tr>")
+                    f"background:{color}'></span></td><td>{esc(fmt(c.score))}{mark}</td></tr>")
 
         head = "<tr><th>candidate</th><th>|score|</th><th>score</th></tr>"
         table = f"<table class='ipyinfluence-scores' style='font-size:12px'>{head}" + \

@@ -4,12 +4,12 @@ from the study (roles, words, sentences, model names, patterns) is escaped."""
 
 from __future__ import annotations
 
-import html
 import math
 from typing import Optional
 
 from ..study.ablate import AblationResult
 from ..study.aggregate import Aggregates
+from .escape import esc
 
 CELL_W, CELL_H, LEFT, TOP = 44, 28, 70, 46
 
@@ -28,7 +28,7 @@ def heatmap_svg(agg: Aggregates, role: str, condition: str = "all", title: Optio
     cols = agg.route_columns()
     width = LEFT + CELL_W * len(cols) + 20
     height = TOP + CELL_H * len(grid) + 30
-    e = html.escape
+    e = esc
     title = title or f"{role} · {condition}: share of patterns per layer and route"
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11" class="ipyinfluence-study-svg">',
@@ -51,7 +51,7 @@ def heatmap_svg(agg: Aggregates, role: str, condition: str = "all", title: Optio
 
 
 def aggregate_table_html(agg: Aggregates, condition: str = "all") -> str:
-    e = html.escape
+    e = esc
     rows = []
     for role in agg.roles:
         a = agg.groups.get(condition, {}).get(role)
@@ -69,7 +69,7 @@ def aggregate_table_html(agg: Aggregates, condition: str = "all") -> str:
 def ablation_html(result: Optional[AblationResult]) -> str:
     if result is None:
         return ""
-    e = html.escape
+    e = esc
     body = "".join(f"<tr><td>{e(name)}</td><td>{q:+.4g}</td><td>{acc:.0%}</td></tr>"
                    for name, q, acc in result.summary_rows())
     return (f"<table class='ipyinfluence-ablation-table'><thead><tr><th>{len(result.indices)} sentences</th>"
@@ -78,7 +78,7 @@ def ablation_html(result: Optional[AblationResult]) -> str:
 
 def study_html(agg: Aggregates, role: str, condition: str, *, model: str = "", description: str = "",
                ablation: Optional[AblationResult] = None) -> str:
-    e = html.escape
+    e = esc
     return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>ipyinfluence study</title>"
             "<style>body{font-family:sans-serif}td,th{padding:2px 8px;border-bottom:1px solid #ddd}</style>"
             f"</head><body><h2>Study: {e(description)}</h2><p>model: {e(model)} · split by {e(agg.by)} · "

@@ -25,7 +25,6 @@ shows a message and keeps the earlier study. Stable CSS classes
 from __future__ import annotations
 
 import base64
-import html
 import threading
 import time
 import traceback
@@ -44,6 +43,7 @@ from ..results import SKIP
 from ..study import ContrastBy, SentenceSet, Study
 from ..study.aggregate import ALL, Aggregates
 from .study_export import ablation_html, aggregate_table_html, heatmap_svg, study_html
+from .escape import esc
 
 TEMPLATE = "the {subject} that the {attractor} {verb} [MASK] happy ."
 WORDS = ("subject.sing: author pilot surgeon farmer\nsubject.plur: authors pilots surgeons farmers\n"
@@ -135,7 +135,7 @@ class StudyView(widgets.VBox):
         self._build(template, words, contrast, sentences, n, seed, steps)
         super().__init__(self._children(), **kwargs)
         self.add_class("ipyinfluence-study-view")
-        self.observe(lambda c: setattr(self.status_line, "value", html.escape(c["new"])), names="status")
+        self.observe(lambda c: setattr(self.status_line, "value", esc(c["new"])), names="status")
         self.observe(self._on_error_trait, names="error")
         self.observe(self._on_running, names="running")
         if study is not None:
@@ -384,7 +384,7 @@ class StudyView(widgets.VBox):
             route = SKIP if c == 0 else c - 1
             hits = self.cell(layer, route)
             name = "skip" if route == SKIP else f"head {route}"
-            self.cell_line.value = html.escape(f"{len(hits)} sentences: the {self.role_box.value}'s pattern takes "
+            self.cell_line.value = esc(f"{len(hits)} sentences: the {self.role_box.value}'s pattern takes "
                                                f"{name} into layer {layer}")
             self.cell_sentences.options = [(self.study.instances[i].text, i) for i in hits]
             self.open_button.disabled = not hits
@@ -466,12 +466,12 @@ class StudyView(widgets.VBox):
             self.export_line.value = (f"<a download='{name}' href='data:{MIME[kind]};base64,{data}' "
                                       f"class='ipyinfluence-download'>download {name}</a>")
         except Exception as e:  # noqa: BLE001
-            self.export_line.value = f"<span style='color:#b00020'>{html.escape(str(e))}</span>"
+            self.export_line.value = f"<span style='color:#b00020'>{esc(str(e))}</span>"
 
     # -- trait reactions -------------------------------------------------------------
     def _on_error_trait(self, change) -> None:
         msg = change["new"]
-        self.error_line.value = f"<span style='color:#b00020'>{html.escape(msg)}</span>" if msg else ""
+        self.error_line.value = f"<span style='color:#b00020'>{esc(msg)}</span>" if msg else ""
 
     def _on_running(self, change) -> None:
         self.run_button.disabled = change["new"]

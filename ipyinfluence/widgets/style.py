@@ -18,9 +18,10 @@ sample strokes with the shares they stand for.
 
 from __future__ import annotations
 
-import html
 import math
 from typing import Iterable, Optional
+
+from .escape import esc
 
 PALETTES: dict[str, dict[str, str]] = {
     "paper": {"positive": "#1a9641", "negative": "#d7191c"},
@@ -180,7 +181,7 @@ def width_legend_html(reference: float, shares: tuple[float, ...] = LEGEND_SHARE
                        f"vertical-align:middle;margin:0 3px'></span>{label}")
     step = f", drawn in {WIDTH_STEP:g} px steps" if stepped else ""
     return (f"width (√ scale{step}) = |I(π)| as a share of |q(x) − q(b)| = "
-            f"{html.escape(fmt(reference).lstrip('+'))}: " + " ".join(samples))
+            f"{esc(fmt(reference).lstrip('+'))}: " + " ".join(samples))
 
 
 def svg_legend(x: float, y: float, palette: str, reference: float, attention: bool) -> tuple[str, float]:
@@ -197,7 +198,7 @@ def svg_legend(x: float, y: float, palette: str, reference: float, attention: bo
         parts.append(f'<line x1="{cx}" y1="6" x2="{cx + 22}" y2="6" stroke="#555" stroke-width="2" '
                      f'stroke-dasharray="5 4"/><text x="{cx + 26}" y="10">skip · Hn = head n</text>')
     caption = f"width ∝ √(|I(π)| / |q(x) − q(b)|), {fmt(reference).lstrip('+')} = full:"
-    parts.append(f'<text x="0" y="28">{html.escape(caption)}</text>')
+    parts.append(f'<text x="0" y="28">{esc(caption)}</text>')
     cx = text_width(caption, 11) + 8
     for s in LEGEND_SHARES:
         w = round(line_width(s * reference, reference), 2)

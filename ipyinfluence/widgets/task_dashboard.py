@@ -13,7 +13,6 @@ template position, (b) entropy of ``Π_+`` against mean ``q(x)`` for the task.
 
 from __future__ import annotations
 
-import html
 import math
 import threading
 from typing import Any, Sequence
@@ -25,15 +24,16 @@ from ..model import InfluenceModel
 from ..reproduce import DEFAULT_COMPARISON_METHODS, figure5_points, load_task_model, run_instance, table1, task_instances
 from ..reproduce.figure5 import PLOTTED_LEVEL
 from ..reproduce.table1 import format_cell
+from .escape import esc
 
 
 def table_html(rows, columns) -> str:
     """Table 1 (rows = measurements, columns = tasks) as an HTML table."""
     tasks = list(columns)
-    head = "".join(f"<th>{html.escape(t)}</th>" for t in tasks)
+    head = "".join(f"<th>{esc(t)}</th>" for t in tasks)
     body = "".join(
-        f"<tr><td>{html.escape(label)}</td>"
-        + "".join(f"<td style='text-align:right'>{html.escape(format_cell(key, columns[t].get(key)))}</td>" for t in tasks)
+        f"<tr><td>{esc(label)}</td>"
+        + "".join(f"<td style='text-align:right'>{esc(format_cell(key, columns[t].get(key)))}</td>" for t in tasks)
         + "</tr>"
         for key, label in rows
     )
@@ -70,7 +70,7 @@ class TaskDashboard(widgets.VBox):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-        self.title = widgets.HTML(f"<b>{html.escape(task)}</b> on {html.escape(self.model.name)}: "
+        self.title = widgets.HTML(f"<b>{esc(task)}</b> on {esc(self.model.name)}: "
                                   f"{n} instances, {steps} steps")
         self.progress = widgets.IntProgress(value=0, min=0, max=max(1, n), layout=widgets.Layout(width="260px"))
         self.status = widgets.Label(f"0/{n} instances")

@@ -9,7 +9,8 @@ them alike:
 During a run the Explorer calls ``add_word`` for every word and ``redraw`` when a
 :class:`RedrawClock` says so (and once at the end): the browser then lays out a few
 growing batches instead of one redraw per word, which dominated the run time at 40
-tokens (issue 10: engine 0.4 s, browser 16.6 s).
+tokens (issue 10: engine 0.4 s, browser 16.6 s). Until its first redraw a run's views
+keep showing the previous result (``set_explanation`` is deferred to then).
 """
 
 from __future__ import annotations
@@ -67,19 +68,22 @@ class PickingView:
 
 
 class RedrawClock:
-    """When to push the pending words to the browser: the first word at once, then when at
-    least ``interval`` seconds have passed *and* the words have grown by ``growth`` times
-    since the last push, or after ``max_wait`` seconds whatever the count. Each push makes
-    the browser re-lay the whole graph, so few, growing batches keep its work near that of
-    one full drawing. Measured in JupyterLab at 36 tokens on the tiny model (browser time /
-    engine time, same session): first and last push only 3.2× and 3.8×, a push every
-    0.25 s (growth 2) 5.6× and 7.6×, the old push per word 6.3× and 8.5×. Since then the
-    graph draws into a fixed set of line marks (:mod:`.pattern_graph`), the collapsed
-    step-through skips its figure and a chip is one message per word: with this clock,
-    in one session, 3.2-5.5× (browser 1.42-1.98 s, mean 1.75 s) before and 2.8-3.1×
-    (browser 0.98-1.23 s, mean 1.12 s) after; the rest is mostly the kernel's own run
-    slowed by the browser and server sharing the 2 cores. A slow model still shows new
-    words at least every ``max_wait`` seconds."""
+    """When to push the pending words to the browser: nothing for the first ``first_wait``
+    seconds (default: one ``interval``), so a run shorter than that is drawn once, by the
+    Explorer's final redraw; then when at least ``interval`` seconds have passed *and* the
+    words have grown by ``growth`` times since the last push, or after ``max_wait`` seconds
+    whatever the count (a slow model still shows new words). Each push makes the browser
+    re-lay the whole graph while, on a small machine, the kernel is computing beside it,
+    so few, growing batches keep the browser's work near that of one full drawing.
+
+    Measured in JupyterLab on the tiny model, browser time (Run click → last word drawn)
+    over engine time: a push per word 6.3-8.5× and first-and-last push only 3.2-3.8× (36
+    tokens); then fixed line marks, a skipped collapsed step-through and one message per
+    chip 2.8-3.1×. At 40 tokens (``benchmarks/explorer_browser.py``, 3 rounds each side in
+    one session): 2.32-2.73× before and 1.47-1.80× after the coloured sentence became one
+    widget (a first run sends 78 widget messages, was ~330), this first wait, chips sent at
+    redraws, every graph mark built when the graph is shown, and no 50 ms load sample per
+    Run (:func:`ipyinfluence.threads.busy_cores`)."""
 
     def __init__(self, interval: Optional[float] = None, clock=time.monotonic, *, growth: float = 2.0,
                  max_wait: float = 2.0, first_wait: Optional[float] = None):

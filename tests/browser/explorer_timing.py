@@ -58,7 +58,8 @@ function waitStatus(status, re, timeoutMs) {
 """
 
 # Waits until at least one word is done, clicks Cancel, and times the status changes:
-# "Cancelling…" (the kernel got the click) and "Cancelled after N of M" (the run stopped).
+# "Cancelling…" or "Cancelled" (the kernel got the click; since the run ends in the click's
+# handler the two are one change) and "Cancelled after N of M" (the run stopped).
 CANCEL_JS = """
 async ([root, timeoutMs]) => {
 """ + _WAIT_STATUS + """

@@ -119,3 +119,15 @@ def test_hostile_class_labels_and_model_name_are_text(hostile_classifier):
     assert x.explanation.complete, x.error
     page = assert_no_markup_injected(x)
     assert esc(labels[0]) in page and esc(hostile_classifier.name) in page
+
+
+def test_every_widget_escapes_through_one_helper():
+    """One escaping rule for the whole widget layer: ``widgets/escape.esc`` (quotes too, so a
+    string is safe in an attribute as well as in content); no module keeps its own."""
+    from pathlib import Path
+
+    import ipyinfluence.widgets as package
+
+    own = [p.name for p in Path(package.__file__).parent.glob("*.py")
+           if p.name != "escape.py" and "html.escape" in p.read_text(encoding="utf-8")]
+    assert own == []

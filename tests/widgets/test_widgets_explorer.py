@@ -280,3 +280,36 @@ def test_bad_constructor_options_name_the_choices(mlm):
     result = x.run()
     assert x.error == "" and (result.method, result.top_k) == ("gpr", 2)
     assert all(len(s.chosen) == 2 for s in result.words[0].embedding.steps[1:])
+
+
+def _messages_of_a_first_run(model, text: str) -> int:
+    """Widget update messages a new Explorer sends for its first run of ``text`` (every
+    widget's ``_send``, counted whether or not a front end is attached)."""
+    import ipywidgets
+
+    sent = []
+    real = ipywidgets.Widget._send
+    x = Explorer(model, text=text, steps=STEPS)
+    try:
+        ipywidgets.Widget._send = lambda self, msg, buffers=None: (sent.append(type(self).__name__),
+                                                                    real(self, msg, buffers))
+        x.run()
+    finally:
+        ipywidgets.Widget._send = real
+    assert x.explanation.complete
+    return len(sent)
+
+
+def test_a_runs_widget_messages_barely_grow_with_the_sentence(mlm):
+    """The browser's time for a run went into per-token widget messages (issue 10.8: ~330
+    for a 36-token first run, 7 per token from the coloured sentence's buttons alone):
+    now the views send a fixed number per redraw, and only a changed chip costs one."""
+    short = "the guards [MASK] happy ."
+    long = ("the author that the guards who the pilots near the dancers like hate [MASK] happy because the "
+            "movie about the senators and their farmers was not very good and the plot was boring .")
+    n_short, n_long = len(mlm.encode(short).tokens), len(mlm.encode(long).tokens)
+    assert n_long - n_short >= 25
+    m_short, m_long = _messages_of_a_first_run(mlm, short), _messages_of_a_first_run(mlm, long)
+    per_token = (m_long - m_short) / (n_long - n_short)
+    assert per_token <= 1.2, (m_short, m_long, per_token)  # the chip marking a word done
+    assert m_long <= 100, m_long
