@@ -51,8 +51,7 @@ from ..integration import INPUT_BASELINES
 from ..quadrature import QUADRATURES
 from ..model import InfluenceModel, load_model
 from ..results import Explanation, WordResult
-from ..threads import _parse as _parse_threads
-from ..threads import note_cpu_use
+from ..threads import _parse as _parse_threads, note_cpu_use
 from .colab import enable_colab_widgets
 from .explorer_controls import (DEFAULT_QUADRATURE, DEFAULT_STEPS, LEVEL_OPTIONS, STEPS_RANGE, TOP_K_RANGE,
                                 build_controls, layout_children)
@@ -133,8 +132,7 @@ class Explorer(RunningMixin, widgets.VBox):
         self._cancel = threading.Event()
         self._ui_lock = threading.RLock()  # a worker's word and a Cancel click change the views one at a time
         self._run_state = None
-        self._started, self._stage_words, self._shown, self._show_pending = False, 0, None, False
-        self._done_words: dict = {}
+        self._reset_run_fields()
         self._events: collections.deque = collections.deque()  # callback events waiting for the lock's release
         self._thread: Optional[threading.Thread] = None
         self._dispatchers = {name: widgets.CallbackDispatcher()

@@ -38,6 +38,7 @@ class RunningMixin:
             self._cancel.clear()
             self.error = ""
             self.running = True
+            self._reset_run_fields()  # here, not in the worker: a Cancel may come before it starts
             state = self._run_state = _RunState(previous=self._thread)
         threads = interactive_threads(self.threads)  # read here: OpenMP's count is per thread
         if self.background if background is None else background:
@@ -83,10 +84,6 @@ class RunningMixin:
     def _run_guarded(self, threads: int, state: "_RunState") -> None:
         if state.previous is not None:  # a cancelled run's worker may still finish its word: not two at once
             state.previous.join()
-        with self._ui_lock:
-            self._started = False  # the run got past the input checks (its words replace the old)
-            self._show_pending = False
-            self._stage_words = 0
         try:
             with torch_threads(threads):
                 self._run_stream(state)
@@ -108,6 +105,14 @@ class RunningMixin:
                 state.over = True
                 if self._run_state is state:
                     self.running = False
+
+    def _reset_run_fields(self) -> None:
+        """A run's own state, empty (at construction and when a run starts)."""
+        self._started = False  # the run got past the input checks (its words replace the old)
+        self._shown: Optional[Explanation] = None  # what the views draw (progressive: a copy)
+        self._show_pending = False  # _shown not yet given to the views
+        self._stage_words = 0  # words of the current stage that went through _add_word
+        self._done_words: dict = {}  # exact words by position, for the chips
 
     def _fail(self, message: str, state: "_RunState") -> None:
         with self._ui_lock:
@@ -137,9 +142,6 @@ class RunningMixin:
         self.status = (f"Preview: all words with {run.preview_steps} steps…" if 0 < run.preview_steps < run.steps
                        else "Preparing: one forward and backward pass over the interpolation steps…")
         self._update_text_hint()
-        self._shown: Optional[Explanation] = None
-        self._show_pending = False
-        self._done_words: dict = {}
         clock = RedrawClock()
         started = time.perf_counter()
         with ui_polling() as poll_ui:
@@ -198,8 +200,6 @@ class RunningMixin:
             self._started = True
             self.explanation = expl
             self.words_done, self.words_total = 0, len(expl.sources)
-            self._done_words = {}
-            self._stage_words = 0
             self.chips.set_words(expl.tokens, self._chip_positions(expl), keep_selection=True)
             # Progressive: the exact words replace the preview's in a copy holding both.
             shown = expl if preview is None else dataclasses.replace(expl, words=list(preview.words))

@@ -114,6 +114,22 @@ def test_cancel_before_the_first_word_keeps_the_earlier_result(mlm, monkeypatch)
     assert x.graph.explanation is first
 
 
+def test_cancel_before_the_worker_starts_is_not_read_as_the_last_runs_state(mlm):
+    """A Cancel between the Run click and the worker's first step (here: the worker waits
+    for the previous run's thread) must see the new run, not the finished one before it."""
+    x = Explorer(mlm, text=MLM_TEXT, steps=STEPS)
+    first = x.run()
+    hold = threading.Event()
+    x._thread = threading.Thread(target=hold.wait, args=(30,), daemon=True)  # a previous worker still busy
+    x._thread.start()
+    x.run(background=True)
+    x.cancel()
+    assert x.status.startswith("Cancelling: the run stops before its first word"), x.status
+    assert x.explanation is first and x.running
+    hold.set()
+    assert x.wait(60) is first and x.status.startswith("Cancelled before the first word") and not x.running
+
+
 def test_run_in_a_cell_stays_inline_and_returns_the_explanation(mlm):
     x = Explorer(mlm, text=MLM_TEXT, steps=STEPS)
     result = x.run()
