@@ -56,8 +56,8 @@ def _cpu_times() -> tuple[float, float]:
 
 # The last reading: (monotonic seconds, machine busy jiffies, machine total jiffies, this
 # process's CPU seconds). A run measures the machine over the window since the previous
-# reading (taken at import, by :func:`note_cpu_use` or by the previous run) instead of
-# sleeping for a fresh window: the sleep was 50 ms of every Run click (issue 10.8).
+# reading (taken by :func:`note_cpu_use` or by the previous call; none at import) instead
+# of sleeping for a fresh window: the sleep was 50 ms of every Run click (issue 10.8).
 _last_reading: Optional[tuple[float, float, float, float]] = None
 
 

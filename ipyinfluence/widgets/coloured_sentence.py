@@ -32,9 +32,9 @@ import ipywidgets as widgets
 import traitlets
 
 from ..results import Explanation
+from .escape import esc
 from .style import HIGHLIGHT_COLOR, PALETTES, TEXT_COLOR, check_palette, fmt, shade, sign_legend_html
 from .views import PickingView
-from .escape import esc
 
 
 def g_reference(explanation: Optional[Explanation]) -> float:

@@ -20,10 +20,10 @@ from bqplot import LinearScale
 from ..explanation_stream import explain
 from ..results import Explanation
 from .coloured_sentence import ColouredSentence, g_reference
+from .escape import esc
 from .influence_bars import InfluenceBars
 from .pattern_graph import PatternGraph
 from .style import fmt, shared_width_reference
-from .escape import esc
 
 
 class CompareView(widgets.VBox):

@@ -53,13 +53,13 @@ from ..model import InfluenceModel, load_model
 from ..results import Explanation, WordResult
 from ..threads import _parse as _parse_threads, note_cpu_use
 from .colab import enable_colab_widgets
+from .escape import esc
 from .explorer_controls import (DEFAULT_QUADRATURE, DEFAULT_STEPS, LEVEL_OPTIONS, STEPS_RANGE, TOP_K_RANGE,
                                 build_controls, layout_children)
 from .explorer_run import RunningMixin
 from .export import export_text
 from .style import PALETTES
 from .text_hint import read_text, text_hint
-from .escape import esc
 
 MASKED_LM_TEXT = "the author that the guards like [MASK] happy ."
 SENTIMENT_TEXT = "the movie was not good ."

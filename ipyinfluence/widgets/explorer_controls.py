@@ -4,11 +4,11 @@ browser tests use."""
 
 from __future__ import annotations
 
-
 import ipywidgets as widgets
 
 from ..integration import INPUT_BASELINES
 from .coloured_sentence import ColouredSentence
+from .escape import esc
 from .influence_bars import InfluenceBars
 from .pattern_graph import PatternGraph
 from .progress import RunProgress
@@ -16,7 +16,6 @@ from .qoi_editor import QoIEditor
 from .step_through import StepThrough
 from .style import PALETTES
 from .token_chips import TokenChips
-from .escape import esc
 
 LEVEL_OPTIONS = ("embedding", "attention")
 STEPS_RANGE = (2, 5000)

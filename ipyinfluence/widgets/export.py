@@ -46,7 +46,6 @@ BOTTOM = 46  # token text (one more line when staggered)
 DASH = "7 5"
 
 
-
 class _Frame:
     """Data coordinates (position, row) -> SVG pixels; row 0 at the bottom."""
 

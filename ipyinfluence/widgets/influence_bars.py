@@ -24,8 +24,8 @@ import traitlets
 from bqplot import Axis, Bars, Figure, LinearScale, OrdinalScale, Tooltip
 
 from ..results import Explanation, WordResult
-from .style import SERIES_COLORS, SERIES_NAMES, fmt, text_width
 from .escape import esc
+from .style import SERIES_COLORS, SERIES_NAMES, fmt, text_width
 
 SERIES = SERIES_NAMES
 TICK_FONT_PX = 11

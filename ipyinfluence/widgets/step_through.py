@@ -38,11 +38,11 @@ import traitlets
 from bqplot import Figure, Label, Lines, LinearScale, Scatter, Tooltip
 
 from ..results import SKIP, Explanation, Route, WordResult
+from .escape import esc
 from .geometry import X_ROW, hidden_row, qoi_row, qoi_x, row_labels, token_rows, word_drawing
 from .style import (GRID_COLOR, HIGHLIGHT_COLOR, NODE_COLOR, PALETTES, TEXT_COLOR, check_palette, fmt, layer_label,
                     line_width, sign_color, width_reference)
 from .views import PickingView
-from .escape import esc
 
 SHOWN = 12  # candidate bars shown before "… n more"
 COMPACT_COL_PX = 26  # token texts on two lines: a 40-token sentence fits ~1150 px

@@ -42,8 +42,8 @@ from ..qoi import TokenContrast
 from ..results import SKIP
 from ..study import ContrastBy, SentenceSet, Study
 from ..study.aggregate import ALL, Aggregates
-from .study_export import ablation_html, aggregate_table_html, heatmap_svg, study_html
 from .escape import esc
+from .study_export import ablation_html, aggregate_table_html, heatmap_svg, study_html
 
 TEMPLATE = "the {subject} that the {attractor} {verb} [MASK] happy ."
 WORDS = ("subject.sing: author pilot surgeon farmer\nsubject.plur: authors pilots surgeons farmers\n"

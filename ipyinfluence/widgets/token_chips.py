@@ -53,6 +53,7 @@ class TokenChips(widgets.HBox):
         self.selected = list(self.chips)
 
     def mark_done(self, word: WordResult) -> None:
+        """Mark one word's chip done (public: the Explorer itself batches with :meth:`show_done`)."""
         self._show_chip(word.position, word)
 
     def show_done(self, words: dict[int, WordResult]) -> None:
