@@ -16,52 +16,10 @@ from typing import Callable
 import torch
 from torch import nn
 
+from .blocks.post_ln import EmbeddingWeights, LayerWeights
 from .errors import UnsupportedModelError
 
 SUPPORTED_FAMILIES = ("bert", "roberta", "xlm-roberta", "camembert", "electra", "distilbert", "albert")
-
-
-@dataclass
-class LayerWeights:
-    """One transformer layer: ``u = LN1(x + W_O·heads + b_O)``, ``h = LN2(u + FFN(u))``."""
-
-    wq: torch.Tensor
-    bq: torch.Tensor
-    wk: torch.Tensor
-    bk: torch.Tensor
-    wv: torch.Tensor
-    bv: torch.Tensor
-    wo: torch.Tensor
-    bo: torch.Tensor
-    ln1_weight: torch.Tensor
-    ln1_bias: torch.Tensor
-    ln1_eps: float
-    w1: torch.Tensor
-    b1: torch.Tensor
-    activation: Callable[[torch.Tensor], torch.Tensor]
-    w2: torch.Tensor
-    b2: torch.Tensor
-    ln2_weight: torch.Tensor
-    ln2_bias: torch.Tensor
-    ln2_eps: float
-
-
-@dataclass
-class EmbeddingWeights:
-    """``h^0 = project(LN(word[x] + position[p] + token_type[t]))``."""
-
-    word: torch.Tensor  # (V, E)
-    position: torch.Tensor  # (P, E)
-    token_type: torch.Tensor | None  # (T, E) or None (DistilBERT)
-    ln_weight: torch.Tensor
-    ln_bias: torch.Tensor
-    ln_eps: float
-    project: nn.Linear | None  # ALBERT / ELECTRA when E != H
-    position_offset: int  # RoBERTa counts positions from padding_idx + 1
-
-    @property
-    def max_positions(self) -> int:
-        return self.position.shape[0] - self.position_offset
 
 
 @dataclass
@@ -71,6 +29,7 @@ class EncoderWeights:
     layers: list[LayerWeights]
     num_heads: int
     hidden_size: int
+    causal = False
 
     @property
     def num_layers(self) -> int:
@@ -132,15 +91,53 @@ def _embeddings(emb: nn.Module, project: nn.Linear | None, offset: int) -> Embed
     )
 
 
+def _refuse(model: nn.Module, family) -> None:
+    from .families import DECODER_FAMILIES
+
+    config = getattr(model, "config", None)
+    kind = ""
+    if getattr(config, "is_encoder_decoder", False):
+        kind = " It is an encoder–decoder model, which ipyinfluence does not map."
+    elif any(getattr(config, k, None) for k in ("num_experts", "num_local_experts", "n_routed_experts")):
+        kind = " It is a mixture-of-experts model, which ipyinfluence does not map."
+    elif getattr(config, "parallel_attn", False) or getattr(config, "use_parallel_residual", False):
+        kind = " Its blocks run attention and MLP in parallel, which ipyinfluence does not map."
+    raise UnsupportedModelError(
+        f"model type {family!r} ({type(model).__name__}) is not supported.{kind} Supported: BERT-family "
+        f"encoders ({', '.join(SUPPORTED_FAMILIES)}) and decoder LMs ({', '.join(DECODER_FAMILIES)})."
+    )
+
+
+def find_family(model: nn.Module) -> str:
+    """The family name of a supported HF model (encoder or decoder); refuses anything else."""
+    from .families import DECODER_FAMILIES
+
+    family = getattr(getattr(model, "config", None), "model_type", None)
+    if family in SUPPORTED_FAMILIES or family in DECODER_FAMILIES:
+        return family
+    _refuse(model, family)
+
+
+def model_weights(model: nn.Module):
+    """The engine's weights of any supported model: :func:`encoder_weights`, or a decoder
+    family's reader (:mod:`ipyinfluence.families`)."""
+    from .families import READERS
+
+    family = find_family(model)
+    if family in READERS:
+        if type(model).__name__.endswith("Model") and not hasattr(model, "lm_head"):
+            raise UnsupportedModelError(f"{type(model).__name__} has no language-model head: load the decoder "
+                                        "with AutoModelForCausalLM (ipyinfluence explains its next-token logits).")
+        return READERS[family](model)
+    return encoder_weights(model)
+
+
 def find_encoder(model: nn.Module) -> tuple[str, nn.Module]:
     """The family name and the base encoder module of a (possibly headed) HF model."""
     config = getattr(model, "config", None)
     family = getattr(config, "model_type", None)
     if family not in SUPPORTED_FAMILIES:
-        raise UnsupportedModelError(
-            f"model type {family!r} ({type(model).__name__}) is not a supported BERT-family encoder; "
-            f"supported: {', '.join(SUPPORTED_FAMILIES)}."
-        )
+        _refuse(model, family)
     prefix = getattr(model, "base_model_prefix", family)
     base = getattr(model, prefix, model)
     return family, base
@@ -177,4 +174,6 @@ def encoder_weights(model: nn.Module) -> EncoderWeights:
             raise UnsupportedModelError("decoder / cross-attention configurations are not supported.")
     if hidden % heads:
         raise UnsupportedModelError(f"hidden size {hidden} is not divisible by {heads} heads.")
+    for lw in layers:
+        lw.num_heads = heads
     return EncoderWeights(family=family, embeddings=emb, layers=layers, num_heads=heads, hidden_size=hidden)

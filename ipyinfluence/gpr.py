@@ -26,7 +26,6 @@ from .functional import (
     layer_vjp,
     layer_vjp_at,
     at_positions,
-    post_attention_cache_at,
     post_attention_vjp,
     route_scores,
     routes_jvp,
@@ -228,9 +227,8 @@ def attention_level(model: InfluenceModel, prep: Prepared, sources: torch.Tensor
         lw, c = enc.layers[l - 1], prep.forward.layers[l - 1]
         kp, jp = pos[l], pos[l - 1]
         dctx, dx_k = head_context_jvp_at(lw, c, dx, kp, jp, heads)
-        pc = post_attention_cache_at(c, kp)
-        gz = post_attention_vjp(lw, pc, w[l])  # (W, S, k, H)
-        grid = route_scores(lw, dx_k, dctx, gz, heads, prep.weights)  # (W, k, A+1)
+        gz = post_attention_vjp(lw, c, w[l], kp)  # (W, S, k, H)
+        grid = route_scores(lw, c, dx_k, dctx, gz, kp, prep.weights)  # (W, k, A+1)
         valid = torch.ones_like(grid, dtype=torch.bool)
         valid[..., 0] = (kp[:, :, None] == jp[:, None, :]).any(-1)  # the skip carries only h^{l-1}_k -> h^l_k
         if forced is None:
@@ -238,7 +236,7 @@ def attention_level(model: InfluenceModel, prep: Prepared, sources: torch.Tensor
         else:
             keep = _gathered_routes(forced[l - 1], kp, valid, heads, l)
         sel = torch.zeros_like(valid).flatten(1).scatter_(1, keep, True).reshape_as(valid) & valid
-        dx = routes_jvp(lw, pc, dx_k, dctx, sel)
+        dx = routes_jvp(lw, c, dx_k, dctx, sel, kp)
         # back to the dense (W, N, A+1) grid of the result type
         dense = torch.full((w_words, n, heads + 1), float("nan"), dtype=grid.dtype, device=grid.device)
         dense[rows, kp] = torch.where(valid, grid, torch.full_like(grid, float("nan")))

@@ -19,7 +19,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from .architectures import EncoderWeights, encoder_weights, find_encoder
+from .architectures import EncoderWeights, find_family, model_weights
 from .errors import InputError, ModelNotAvailableError, UnsupportedModelError
 from .functional import Forward, encoder_forward
 from .output_heads import TASKS, ModelOutputs, classification_head, masked_lm_head, task_of
@@ -48,7 +48,7 @@ class InfluenceModel:
     tokenizer: Any
     task: str
     name: str
-    weights: EncoderWeights = field(repr=False)
+    weights: EncoderWeights = field(repr=False)  # or a decoder family's DecoderWeights
     pooling: str = "mean"  # encoders: "mean" | "cls" | "max" (sentence-transformers config)
     note: str = ""  # how the model was chosen (default model), shown by widgets
     _param_ids: tuple = field(default=(), repr=False, compare=False)  # parameters ``weights`` was built from
@@ -118,7 +118,7 @@ class InfluenceModel:
         """Follow ``hf_model.to(...)`` or replaced parameters after wrapping; refuse mixed dtypes/devices."""
         ids = tuple(id(p) for p in self.hf_model.parameters())
         if ids != self._param_ids:
-            self.weights = encoder_weights(self.hf_model)
+            self.weights = model_weights(self.hf_model)
             self._param_ids = ids
         check_uniform(self.hf_model)
 
@@ -141,7 +141,14 @@ class InfluenceModel:
     def forward(self, word_vectors: torch.Tensor, cache: bool = False) -> Forward:
         return encoder_forward(self.weights, word_vectors, None, cache)
 
+    @property
+    def causal(self) -> bool:
+        """A decoder LM: position k sees only positions j ≤ k (SPEC §10)."""
+        return bool(getattr(self.weights, "causal", False))
+
     def outputs(self, last_hidden: torch.Tensor) -> ModelOutputs:
+        if self.task == "causal-lm":
+            return ModelOutputs(last_hidden, self.task, _head=self.weights.head)
         if self.task == "masked-lm":
             return ModelOutputs(last_hidden, self.task,
                                 _head=in_eval_mode(masked_lm_head(self.hf_model, self.family), self.hf_model))
@@ -214,7 +221,7 @@ def _pick_device(device) -> torch.device:
 def wrap_model(hf_model: nn.Module, tokenizer, *, task: str | None = None, device=None, name: str | None = None,
                pooling: str = "mean", note: str = "") -> InfluenceModel:
     """An :class:`InfluenceModel` around an in-memory HF model and tokenizer."""
-    find_encoder(hf_model)  # refuse unsupported architectures before anything else
+    find_family(hf_model)  # refuse unsupported architectures before anything else
     detected = task_of(hf_model)
     task = task or detected
     if task not in TASKS:
@@ -226,7 +233,7 @@ def wrap_model(hf_model: nn.Module, tokenizer, *, task: str | None = None, devic
     hf_model.eval()
     hf_model.to(_pick_device(device))
     check_uniform(hf_model)
-    weights = encoder_weights(hf_model)
+    weights = model_weights(hf_model)
     return InfluenceModel(hf_model=hf_model, tokenizer=tokenizer, task=task, weights=weights,
                           name=name or getattr(hf_model.config, "_name_or_path", "") or type(hf_model).__name__,
                           pooling=pooling, note=note, _param_ids=tuple(id(p) for p in hf_model.parameters()))
@@ -239,12 +246,14 @@ def _auto_class(task: str | None, config):
         archs = getattr(config, "architectures", None) or []
         if any(a.endswith("ForMaskedLM") or a.endswith("ForPreTraining") for a in archs):
             task = "masked-lm"
+        elif any(a.endswith("ForCausalLM") or a.endswith("LMHeadModel") for a in archs):
+            task = "causal-lm"
         elif any(a.endswith("ForSequenceClassification") for a in archs):
             task = "classification"
         else:
             task = "encoder"
     cls = {"masked-lm": tf.AutoModelForMaskedLM, "classification": tf.AutoModelForSequenceClassification,
-           "encoder": tf.AutoModel}.get(task)
+           "encoder": tf.AutoModel, "causal-lm": tf.AutoModelForCausalLM}.get(task)
     if cls is None:
         raise InputError(f"task {task!r} is not one of {TASKS}.")
     return task, cls

@@ -14,7 +14,7 @@ from torch import nn
 
 from .errors import UnsupportedModelError
 
-TASKS = ("masked-lm", "classification", "encoder")
+TASKS = ("masked-lm", "classification", "encoder", "causal-lm")
 
 
 def masked_lm_head(model: nn.Module, family: str) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -52,11 +52,13 @@ def task_of(model: nn.Module) -> str:
         return "masked-lm"
     if name.endswith("ForSequenceClassification"):
         return "classification"
+    if name.endswith("ForCausalLM") or name.endswith("LMHeadModel"):
+        return "causal-lm"
     if name.endswith("Model"):
         return "encoder"
     raise UnsupportedModelError(
-        f"{name}: ipyinfluence explains masked LMs, sequence classifiers and plain encoders; "
-        "load one of those (e.g. AutoModelForMaskedLM)."
+        f"{name}: ipyinfluence explains masked LMs, sequence classifiers, plain encoders and causal LMs; "
+        "load one of those (e.g. AutoModelForMaskedLM, AutoModelForCausalLM)."
     )
 
 
@@ -65,7 +67,7 @@ class ModelOutputs:
     """What a QoI sees, for a batch of ``B`` rows (one per integration step).
 
     ``last_hidden_state`` is ``h^L`` (B, N, H). ``logits`` is the head's output:
-    (B, N, V) for a masked LM, (B, C) for a classifier, None for a plain encoder.
+    (B, N, V) for a masked or causal LM, (B, C) for a classifier, None for a plain encoder.
     ``sentence_embedding`` is the pooled sentence vector (B, H) for encoders.
     Masked-LM logits are computed lazily; :meth:`token_logits` reads one position only.
     """
@@ -86,8 +88,8 @@ class ModelOutputs:
 
     def token_logits(self, position: int) -> torch.Tensor:
         """Vocabulary logits at one position (B, V): the MLM head is position-wise."""
-        if self.task != "masked-lm":
-            raise UnsupportedModelError(f"token logits need a masked-LM head; this model is a {self.task}.")
+        if self.task not in ("masked-lm", "causal-lm"):
+            raise UnsupportedModelError(f"token logits need a language-model head; this model is a {self.task}.")
         if "logits" in self._cache:
             return self._cache["logits"][:, position]
         return self._head(self.last_hidden_state[:, position: position + 1])[:, 0]

@@ -92,3 +92,98 @@ def _register() -> None:
 
 
 _register()
+
+
+# -- decoders (SPEC §10) ---------------------------------------------------------------
+
+_NAMES = "Mary John Alice Bob Tom Anna Sarah James Kate Paul".split()
+_DECODER_TEXT = ("When Mary and John went to the store , John gave a drink to Mary . "
+                 "The keys to the cabinet are on the table . The author that the guards like is happy . "
+                 "Review : a great movie . Sentiment : positive negative . " + " ".join(_WORDS) + " "
+                 + " ".join(_NAMES))
+
+
+def tiny_decoder_tokenizer():
+    """A byte-level BPE tokenizer trained in code on a few sentences (GPT-2 style: a leading
+    space is part of the token, unknown words split into several pieces)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=700, special_tokens=["<|endoftext|>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator([_DECODER_TEXT] * 3, trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|endoftext|>", eos_token="<|endoftext|>",
+                                   unk_token=None)
+
+
+def tiny_decoder_config(family: str = "llama", vocab_size: int = 700, *, hidden: int = 32, layers: int = 2,
+                        heads: int = 4, kv_heads: int = 2, intermediate: int = 37, max_positions: int = 64, **extra):
+    """A random decoder config: grouped-query attention (``kv_heads`` < ``heads``) where the family has it."""
+    import transformers as tf
+
+    common = dict(vocab_size=vocab_size, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
+                  num_key_value_heads=kv_heads, intermediate_size=intermediate, max_position_embeddings=max_positions,
+                  tie_word_embeddings=False, pad_token_id=None, bos_token_id=0, eos_token_id=0)
+    if family == "gpt2":
+        kw = dict(vocab_size=vocab_size, n_embd=hidden, n_layer=layers, n_head=heads, n_inner=intermediate,
+                  n_positions=max_positions, bos_token_id=0, eos_token_id=0, resid_pdrop=0.0, embd_pdrop=0.0,
+                  attn_pdrop=0.0)
+        kw.update(extra)
+        return tf.GPT2Config(**kw)
+    if family == "llama":
+        return tf.LlamaConfig(**{**common, **extra})
+    if family == "qwen2":
+        return tf.Qwen2Config(**{**common, **extra})
+    if family == "qwen3":
+        return tf.Qwen3Config(**{**common, "head_dim": 12, **extra})  # head_dim·heads != hidden
+    if family == "gemma3":
+        kw = {**common, "head_dim": 8, "query_pre_attn_scalar": 6, "sliding_window": 3,
+              "layer_types": ["sliding_attention", "full_attention"] * (layers // 2) + ["sliding_attention"] * (layers % 2),
+              "final_logit_softcapping": 30.0}
+        return tf.Gemma3TextConfig(**{**kw, **extra})
+    raise ValueError(f"no tiny config for {family!r}")
+
+
+DECODER_TINY_FAMILIES = ("llama", "qwen2", "qwen3", "gemma3", "gpt2")
+
+
+def _perturb(model, seed: int) -> None:
+    """Random norm scales and biases: HF initialises them to 1 and 0, which would hide their maps."""
+    g = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.dim() == 1:
+                p.add_(0.2 * torch.randn(p.shape, generator=g, dtype=p.dtype))
+
+
+def tiny_decoder(family: str = "llama", seed: int = 0, device=None, dtype: torch.dtype = torch.float32,
+                 **config) -> InfluenceModel:
+    """A random decoder LM of ``family`` with the tiny byte-level tokenizer, wrapped for the engine."""
+    import transformers as tf
+
+    tok = tiny_decoder_tokenizer()
+    cfg = tiny_decoder_config(family, len(tok), **config)
+    torch.manual_seed(seed)
+    cls = tf.Gemma3ForCausalLM if family == "gemma3" else tf.AutoModelForCausalLM
+    hf = cls._from_config(cfg, attn_implementation="eager") if family == "gemma3" else \
+        cls.from_config(cfg, attn_implementation="eager")
+    _perturb(hf, seed)
+    hf = hf.to(dtype).eval()
+    return wrap_model(hf, tok, task="causal-lm", device=device or "cpu", name=f"tiny-{family}-causal-lm")
+
+
+def _register_decoders() -> None:
+    for family in DECODER_TINY_FAMILIES:
+        def build(device=None, family=family) -> InfluenceModel:
+            m = tiny_decoder(family, device=device)
+            m.note = f"a tiny random {family} decoder built in code (its patterns mean nothing)."
+            return m
+
+        NAMED_MODELS[f"tiny-{family}"] = build
+    NAMED_MODELS["tiny-decoder"] = NAMED_MODELS["tiny-llama"]
+
+
+_register_decoders()

@@ -118,7 +118,7 @@ def test_head_contributions_sum_to_the_attention_tangent(f64):
     lw = m.weights.layers[0]
     _, cache = fn.layer_forward(lw, x0, m.num_heads, cache=True)
     t = torch.randn(1, *x0.shape, dtype=torch.float64)
-    per_head = fn.head_output(lw, fn.head_context_jvp(lw, cache, t, m.num_heads))  # (1, S, A, N, H)
+    per_head = fn.head_output(lw, cache, fn.head_context_jvp(lw, cache, t, m.num_heads))  # (1, S, A, N, H)
     dz = t + per_head.sum(2)
     assert torch.allclose(fn.post_attention_jvp(lw, cache, dz), fn.layer_jvp(lw, cache, t, m.num_heads), atol=1e-10)
 

@@ -15,9 +15,8 @@ The pattern's influence is computed as GPR's (:mod:`.common`).
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
-from ..functional import post_attention_vjp, split_heads
+from ..functional import post_attention_vjp
 from ..gpr import Prepared
 from ..model import InfluenceModel
 from ..quadrature import path_mean
@@ -32,7 +31,7 @@ def internal_influence(model: InfluenceModel, prep: Prepared) -> tuple[list[torc
     routes = []
     for l, (lw, c) in enumerate(zip(model.weights.layers, prep.forward.layers), start=1):
         gz = post_attention_vjp(lw, c, prep.grads[l])  # (S, N, H): ∂q/∂s^l, the skip input
-        gctx = split_heads(F.linear(gz, lw.wo.t()), model.num_heads)  # (S, A, N, d)
+        gctx = lw.out_vjp(c, gz)  # (S, A, N, d)
         heads = path_mean(gctx.sum(-1), prep.weights, 0).transpose(0, 1)  # (N, A)
         routes.append(torch.cat([path_mean(gz.sum(-1), prep.weights, 0).unsqueeze(-1), heads], dim=-1))
     return hidden, routes
