@@ -1,4 +1,4 @@
-"""ipyinfluence: influence patterns (Guided Pattern Refinement) for BERT-family models.
+"""ipyinfluence: influence patterns (Guided Pattern Refinement) for BERT-family models and decoder LMs.
 
 Engine (no widget imports): :func:`load_model`, the QoIs, :func:`explain` and
 :func:`iter_explain`, and the plain result types in :mod:`ipyinfluence.results`.
@@ -21,7 +21,7 @@ from .explanation_stream import METHODS, ExplanationStream, explain, iter_explai
 from .integration import INPUT_BASELINES
 from .model import InfluenceModel, load_model
 from .quadrature import QUADRATURES
-from .qoi import ClassContrast, ClassLogit, EmbeddingSimilarity, TokenContrast
+from .qoi import ClassContrast, ClassLogit, EmbeddingSimilarity, NextTokenContrast, NextTokenLogProb, TokenContrast
 from .study import Study, explain_many
 from .results import (
     LEVELS,
@@ -43,7 +43,8 @@ _sys.modules.setdefault(__name__ + ".explain", _explanation_stream)
 
 __all__ = [
     "load_model", "InfluenceModel", "explain", "iter_explain", "ExplanationStream",
-    "TokenContrast", "ClassContrast", "ClassLogit", "EmbeddingSimilarity", "BASELINES", "INPUT_BASELINES",
+    "TokenContrast", "ClassContrast", "ClassLogit", "EmbeddingSimilarity", "NextTokenContrast", "NextTokenLogProb",
+    "BASELINES", "INPUT_BASELINES",
     "METHODS", "LEVELS", "QUADRATURES",
     "Explanation", "WordResult", "EmbeddingPattern", "EmbeddingStep", "AttentionPattern", "AttentionStep",
     "RouteCandidate", "InfluenceError", "InputError", "QoIError", "UnsupportedModelError",

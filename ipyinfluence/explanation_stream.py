@@ -29,7 +29,7 @@ import torch
 from .methods import COMPARISON_METHOD_NAMES, comparison_patterns, check_method
 from .errors import InputError, OutOfMemoryError
 from .gpr import Prepared, attention_level, embedding_level, prepare
-from .integration import baseline_vectors
+from .integration import baseline_vectors, default_baseline
 from .mask_reading import warn_if_mask_unread
 from .quadrature import AUTO_STEPS, check_quadrature, check_steps, check_tolerance, path_points
 from .model import InfluenceModel, load_model
@@ -81,7 +81,7 @@ def resolve_sources(tokens: list[str], sources, readout: int | None) -> list[int
 def _bytes_per_word(model: InfluenceModel, n: int, steps: int) -> int:
     """Rough peak of one word's tangents in a sweep (hidden, FFN, attention probabilities)."""
     enc = model.weights
-    inter = enc.layers[0].w1.shape[0]
+    inter = enc.layers[0].intermediate_size
     per_row = n * (8 * enc.hidden_size + 2 * inter + 3 * enc.num_heads * n)
     return per_row * steps * torch.finfo(model.dtype).bits // 8
 
@@ -156,7 +156,7 @@ class ExplanationStream:
     before any result exists.
     """
 
-    def __init__(self, model, text: str, qoi, *, sources=None, steps: int | str = 51, baseline="mask",
+    def __init__(self, model, text: str, qoi, *, sources=None, steps: int | str = 51, baseline=None,
                  level: str = "attention", top_k: int = 1, max_batch: int | None = None, method: str = "gpr",
                  quadrature: str | None = None, tolerance: float = 0.01):
         self.model = model = load_model(model) if not isinstance(model, InfluenceModel) else model
@@ -180,6 +180,8 @@ class ExplanationStream:
         self.max_batch = max_batch
         ids = torch.as_tensor(encoded.input_ids, device=model.device)
         x = model.word_vectors(ids).detach()
+        if baseline is None:
+            baseline = default_baseline(model)  # "mask" for encoders, "zero" for decoders
         b = baseline_vectors(model, encoded, baseline)
         check_finite_vectors(x, b, encoded.tokens, baseline)
         most = max(AUTO_STEPS[quadrature]) if steps == "auto" else steps
@@ -341,7 +343,7 @@ def to_word_results(tokens, src, emb, att, heads: int) -> list[WordResult]:
     return out
 
 
-def iter_explain(model, text: str, qoi, *, sources=None, steps: int | str = 51, baseline: Union[str, int] = "mask",
+def iter_explain(model, text: str, qoi, *, sources=None, steps: int | str = 51, baseline: Union[str, int, None] = None,
                  level: str = "attention", top_k: int = 1, max_batch: int | None = None,
                  method: str = "gpr", quadrature: str | None = None, tolerance: float = 0.01) -> ExplanationStream:
     """Stream one :class:`WordResult` per source word as it completes (see module doc)."""
@@ -350,7 +352,7 @@ def iter_explain(model, text: str, qoi, *, sources=None, steps: int | str = 51, 
                              tolerance=tolerance)
 
 
-def explain(model, text: str, qoi, *, sources=None, steps: int | str = 51, baseline: Union[str, int] = "mask",
+def explain(model, text: str, qoi, *, sources=None, steps: int | str = 51, baseline: Union[str, int, None] = None,
             level: str = "attention", top_k: int = 1, max_batch: int | None = None,
             method: str = "gpr", quadrature: str | None = None, tolerance: float = 0.01,
             progress: bool = False) -> Explanation:

@@ -50,6 +50,7 @@ class Prepared:
     q_baseline: float = float("nan")  # q(b)
     q_input: float = float("nan")  # q(x)
     input_probs: list[torch.Tensor] | None = None  # per layer the attention (A, N, N) at α = 1
+    final: int | None = None  # a decoder QoI's read position t: patterns end at h^L_t (SPEC §10)
 
     def totals(self) -> torch.Tensor:
         """``g_i`` of every position (N,): ``mean_α <∂q/∂x_i, x_i − b_i>``."""
@@ -85,7 +86,8 @@ def prepare(model: InfluenceModel, x: torch.Tensor, b: torch.Tensor, qoi, alpha:
         for l in range(enc.num_layers, 0, -1):
             grads[l - 1] = layer_vjp(enc.layers[l - 1], fwd.layers[l - 1], grads[l], enc.num_heads)
         input_grad = embed_vjp(enc.embeddings, fwd.embedding, grads[0])
-    prep = Prepared(alpha, fwd, grads, q.detach(), (x - b).detach(), weights=weights, input_grad=input_grad)
+    prep = Prepared(alpha, fwd, grads, q.detach(), (x - b).detach(), weights=weights, input_grad=input_grad,
+                    final=getattr(qoi, "final_position", None))
     return read_ends(model, prep, x, b, qoi) if ends else prep
 
 
@@ -113,6 +115,21 @@ def source_tangent(model: InfluenceModel, prep: Prepared, sources: torch.Tensor)
                         device=prep.directions.device)
     dword[torch.arange(w), :, sources] = prep.directions[sources].unsqueeze(1)
     return embed_jvp(model.weights.embeddings, prep.forward.embedding, dword)
+
+
+def causal_candidates(model: InfluenceModel, prep: Prepared, keep: torch.Tensor, last: bool) -> torch.Tensor | None:
+    """(W, N) candidates of a decoder's embedding level (SPEC §10): the positions the tangent
+    reaches (at or after the earliest kept one: elsewhere the score is exactly 0 and must not
+    be picked), not after the QoI's position t (they cannot reach it), and t itself at the
+    last layer. None for encoders: every position is a candidate."""
+    if not model.causal:
+        return None
+    n = prep.forward.hidden[0].shape[1]
+    e = torch.arange(n, device=keep.device)[None, :]
+    valid = e >= keep.min(1, keepdim=True).values
+    if prep.final is not None:
+        valid = valid & ((e == prep.final) if last else (e <= prep.final))
+    return valid
 
 
 @dataclass
@@ -150,7 +167,8 @@ def embedding_level(model: InfluenceModel, prep: Prepared, sources: torch.Tensor
     for l, (lw, c) in enumerate(zip(enc.layers, prep.forward.layers), start=1):
         per_step, tangent = kept_rows_scores(lw, c, rows, keep, prep.grads[l], enc.num_heads)
         sc = path_mean(per_step, prep.weights, 1)
-        new = forced[l - 1] if forced is not None else pick(sc, sign, top_k)
+        valid = causal_candidates(model, prep, keep, last=l == enc.num_layers)
+        new = forced[l - 1] if forced is not None else pick(sc, sign, top_k, valid)
         rows = kept_rows_push(lw, c, rows, keep, new, tangent)
         keep = new
         chosen.append(new)

@@ -124,6 +124,8 @@ class InfluenceModel:
 
     def token_id(self, word: str, what: str = "word") -> int:
         """The single vocabulary id of ``word``; an error names the pieces otherwise."""
+        if self.causal:
+            return self._next_token_id(word, what)
         pieces = self.tokenizer.tokenize(word)
         if len(pieces) != 1:
             raise InputError(
@@ -133,6 +135,20 @@ class InfluenceModel:
         token_id = int(self.tokenizer.convert_tokens_to_ids(pieces)[0])
         self._check_ids([token_id], pieces)
         return token_id
+
+    def _next_token_id(self, word: str, what: str) -> int:
+        """A decoder's token: the leading space is part of it (``" are"``, not ``"are"``)."""
+        ids = self.tokenizer(word, add_special_tokens=False)["input_ids"]
+        if len(ids) != 1:
+            pieces = self.tokenizer.convert_ids_to_tokens(ids)
+            hint = ""
+            if not word.startswith(" ") and len(self.tokenizer(" " + word, add_special_tokens=False)["input_ids"]) == 1:
+                hint = (f" After a space the word is one token: use {' ' + word!r} (with its leading space, as the "
+                        "next word of a sentence is written).")
+            raise InputError(f"{what} {word!r} is {len(ids)} tokens {pieces} for this tokenizer, not one.{hint or ''}"
+                             + ("" if hint else " Pick a word the tokenizer keeps whole (mind the leading space)."))
+        self._check_ids(ids, self.tokenizer.convert_ids_to_tokens(ids))
+        return int(ids[0])
 
     # -- compute ----------------------------------------------------------------
     def word_vectors(self, input_ids: torch.Tensor) -> torch.Tensor:

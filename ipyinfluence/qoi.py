@@ -25,6 +25,7 @@ class BoundQoI:
     fn: Callable[[ModelOutputs], torch.Tensor]
     description: str
     readout_position: int | None = None  # excluded from the sources (SPEC §4)
+    final_position: int | None = None  # a decoder QoI reads h^L here: every pattern ends at it (SPEC §10)
 
     def __call__(self, outputs: ModelOutputs) -> torch.Tensor:
         return check_qoi_output(self.fn(outputs), outputs, self.description)
@@ -129,6 +130,64 @@ class TokenContrast(QoI):
             return logits[:, good] - logits[:, bad]
 
         return BoundQoI(fn, f"logit[{pos}, {self.good}] − logit[{pos}, {self.bad}]", readout_position=pos)
+
+
+def _next_position(position: int, encoded: Encoded, name: str) -> int:
+    if not -len(encoded) <= position < len(encoded):
+        raise QoIError(f"{name}'s position {position} is outside the {len(encoded)} tokens of the text.")
+    return int(position) % len(encoded)
+
+
+@dataclass
+class NextTokenContrast(QoI):
+    """``logit[t, good] − logit[t, bad]`` for causal LMs (SPEC §10): the prediction of the token
+    after position ``t`` (default −1, the last token). Each word must be one token of the
+    model's tokenizer, leading space included where it marks one (``" are"``)."""
+
+    good: str
+    bad: str
+    position: int = -1
+
+    def __post_init__(self):
+        _check_word(self.good, "NextTokenContrast's good token")
+        _check_word(self.bad, "NextTokenContrast's bad token")
+        _check_index(self.position, "NextTokenContrast's position")
+
+    def bind(self, model: InfluenceModel, encoded: Encoded) -> BoundQoI:
+        self._need(model, "causal-lm")
+        good = model.token_id(self.good, "the contrast token")
+        bad = model.token_id(self.bad, "the contrast token")
+        if good == bad:
+            raise QoIError(f"the contrast tokens {self.good!r} and {self.bad!r} are the same token.")
+        t = _next_position(self.position, encoded, "NextTokenContrast")
+
+        def fn(out: ModelOutputs) -> torch.Tensor:
+            logits = out.token_logits(t)
+            return logits[:, good] - logits[:, bad]
+
+        return BoundQoI(fn, f"logit[{t}, {self.good!r}] − logit[{t}, {self.bad!r}]", final_position=t)
+
+
+@dataclass
+class NextTokenLogProb(QoI):
+    """``log p(token | text[:t+1])`` for causal LMs (default t = −1, the last token)."""
+
+    token: str
+    position: int = -1
+
+    def __post_init__(self):
+        _check_word(self.token, "NextTokenLogProb's token")
+        _check_index(self.position, "NextTokenLogProb's position")
+
+    def bind(self, model: InfluenceModel, encoded: Encoded) -> BoundQoI:
+        self._need(model, "causal-lm")
+        tid = model.token_id(self.token, "the token")
+        t = _next_position(self.position, encoded, "NextTokenLogProb")
+
+        def fn(out: ModelOutputs) -> torch.Tensor:
+            return torch.log_softmax(out.token_logits(t), dim=-1)[:, tid]
+
+        return BoundQoI(fn, f"log p({self.token!r} | position {t})", final_position=t)
 
 
 def _class_index(model: InfluenceModel, c: Union[int, str]) -> int:
@@ -259,5 +318,5 @@ def as_qoi(qoi) -> QoI:
         return qoi
     if callable(qoi):
         return CallableQoI(qoi)
-    raise QoIError(f"{qoi!r} is not a QoI: pass TokenContrast, ClassContrast, ClassLogit, EmbeddingSimilarity "
-                   "or a callable (outputs) -> Tensor[B].")
+    raise QoIError(f"{qoi!r} is not a QoI: pass TokenContrast, ClassContrast, ClassLogit, EmbeddingSimilarity, "
+                   "NextTokenContrast, NextTokenLogProb or a callable (outputs) -> Tensor[B].")

@@ -56,7 +56,7 @@ def shared_pass_bytes(model, n: int, steps: int) -> int:
     (the backward is the engine's own, so no autograd graph is held)."""
     enc = model.weights
     h, a, layers = enc.hidden_size, enc.num_heads, enc.num_layers
-    inter = enc.layers[0].w1.shape[0]
+    inter = enc.layers[0].intermediate_size
     e = enc.embeddings.word.shape[1]
     per_row = (layers * n * (6 * h + inter + a * n) + n * (4 * h + 2 * inter + 2 * a * n)
                + 2 * (layers + 1) * n * h + 3 * n * e)
