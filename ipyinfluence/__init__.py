@@ -16,7 +16,8 @@ from .errors import (
     UnsupportedModelError,
 )
 from . import explanation_stream as _explanation_stream
-from . import tiny as _tiny  # registers load_model("tiny"), "tiny-classifier", "tiny-encoder"
+from . import tiny as _tiny  # registers load_model("tiny"), "tiny-classifier", "tiny-encoder", "tiny-llama", …
+from . import gguf_models as _gguf_models  # registers load_model("smollm2-135m")
 from .explanation_stream import METHODS, ExplanationStream, explain, iter_explain
 from .integration import INPUT_BASELINES
 from .model import InfluenceModel, load_model

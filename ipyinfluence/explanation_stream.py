@@ -303,6 +303,9 @@ def to_word_results(tokens, src, emb, att, heads: int) -> list[WordResult]:
     total = emb.total.tolist()
     e_scores = [s.tolist() for s in emb.scores]
     e_chosen = [c.tolist() for c in emb.chosen]
+    if getattr(emb, "kept", None) is not None:  # a decoder's padding of top_k is no node of the pattern
+        e_chosen = [[[p for p, ok in zip(row, oks) if ok] for row, oks in zip(c, k.tolist())]
+                    for c, k in zip(e_chosen, emb.kept)]
     e_infl = emb.influence.tolist()
     e_crit = _signed_criterion(emb, len(total))
     if att is not None:

