@@ -100,6 +100,10 @@ def slice_prepared(prep: Prepared, m: int, steps: int, count: int, alpha: torch.
     return Prepared(**out)
 
 
+def _short(text) -> str:
+    return repr(text if len(text) <= 40 else text[:40] + "…")
+
+
 class ManyStream:
     """Iterator of ``(index, Explanation)``; ``done``/``total`` count sentences.
 
@@ -111,6 +115,10 @@ class ManyStream:
                  level: str = "attention", top_k: int = 1, max_batch: int | None = None, method: str = "gpr",
                  quadrature: str | None = None, tolerance: float = 0.01,
                  batch_sentences: int = DEFAULT_BATCH_SENTENCES):
+        if isinstance(texts, (str, bytes)):
+            # list("hello") would explain five one-letter texts: refused rather than guessed at
+            raise InputError(f"explain_many takes a list of texts; got one string ({_short(texts)}). Use "
+                             "explain(model, text, qoi) for one text, or explain_many(model, [text], qoi).")
         self.model = model = load_model(model) if not isinstance(model, InfluenceModel) else model
         texts = list(texts)
         if not texts:
@@ -249,9 +257,11 @@ class ManyStream:
 def explain_many(model, texts: Sequence[str], qoi=None, **options) -> ManyStream:
     """Explain every text; stream ``(index, Explanation)`` as each sentence completes.
 
-    ``qoi``: one QoI for all texts, or a list with one per text; ``texts`` may be a
-    :class:`~ipyinfluence.study.SentenceSet` (its own QoIs by default). Options are
-:func:`ipyinfluence.explain`'s (``sources``, ``steps``, ``baseline``, ``level``,
+    ``texts``: a list (or any iterable) of strings, or a
+    :class:`~ipyinfluence.study.SentenceSet` (its own QoIs by default); a single string is
+    refused with an :class:`InputError` (iterating it would explain each character).
+    ``qoi``: one QoI for all texts, or a list with one per text. Options are
+    :func:`ipyinfluence.explain`'s (``sources``, ``steps``, ``baseline``, ``level``,
     ``top_k``, ``max_batch``, ``method``, ``quadrature``, ``tolerance``) plus
     ``batch_sentences`` (sentences of one length stacked into one shared pass, default 16).
     Each explanation equals
