@@ -121,3 +121,15 @@ def check_finite_pass(prep, description: str) -> None:
             raise QoIError(f"the gradient of the QoI {description!r} with respect to layer {layer} is not finite "
                            f"{_where(rows[0], prep.alphas)}: the QoI is not differentiable there (e.g. sqrt or "
                            "log at 0); make it smooth.")
+
+
+def check_layer(layer, num_layers: int | None, what: str = "layer") -> int:
+    """A transformer layer number, ``1..num_layers`` (``None``: the count is unknown, only
+    ``>= 1`` is checked). Python's negative indices and ``0`` (which would read the last
+    layer) are refused rather than guessed at."""
+    if isinstance(layer, bool) or not isinstance(layer, int) or layer < 1 or \
+            (num_layers is not None and layer > num_layers):
+        valid = f"1..{num_layers}" if num_layers is not None else "1..L (L the model's number of layers)"
+        raise InputError(f"{what} must be a transformer layer, {valid} (layer 1 is the first, counted from 1); "
+                         f"got {layer!r}.")
+    return layer
