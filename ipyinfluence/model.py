@@ -21,6 +21,7 @@ from torch import nn
 
 from .architectures import EncoderWeights, encoder_weights, find_encoder
 from .errors import InputError, ModelNotAvailableError, UnsupportedModelError
+from .eval_mode import eval_mode
 from .functional import Forward, encoder_forward
 from .output_heads import TASKS, ModelOutputs, classification_head, masked_lm_head, task_of
 
@@ -173,15 +174,8 @@ def in_eval_mode(head, module: nn.Module):
     """``head`` run with ``module`` in eval mode (no dropout), whatever mode the caller left it in
     (RoBERTa's and ELECTRA's classification heads contain dropout; issue 9.4). Modes are restored."""
     def run(h: torch.Tensor) -> torch.Tensor:
-        if not any(m.training for m in module.modules()):
+        with eval_mode(module):  # one switch shared by concurrent runs (issue 16.10)
             return head(h)
-        modes = [(m, m.training) for m in module.modules()]
-        module.eval()
-        try:
-            return head(h)
-        finally:
-            for m, mode in modes:
-                m.training = mode
     return run
 
 
