@@ -173,7 +173,7 @@ class ExplanationStream:
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
             raise InputError(f"top_k must be a positive integer (nodes kept per layer); got {top_k!r}.")
         bound: BoundQoI = as_qoi(qoi).bind(model, encoded)
-        warn_if_mask_unread(model, encoded, bound, stacklevel=4)  # a [MASK] the QoI ignores (issue 10)
+        warn_if_mask_unread(model, encoded, bound, stacklevel=4, qoi=qoi)  # a [MASK] the QoI ignores (issue 10)
         self.sources = resolve_sources(encoded.tokens, sources, bound.readout_position)
         self.encoded, self.bound, self.level, self.top_k = encoded, bound, level, top_k
         self.method = method
