@@ -46,7 +46,7 @@ from .results import (
     WordResult,
 )
 from .validation import available_memory, check_finite_pass, check_finite_vectors, check_memory, \
-    shared_pass_bytes
+    shared_pass_bytes, warn_if_nothing_explained
 
 METHODS = ("gpr",) + COMPARISON_METHOD_NAMES  # baselines: SPEC §5, ipyinfluence.methods ("random:SEED" too)
 
@@ -128,7 +128,9 @@ def shared_pass(model: InfluenceModel, x: torch.Tensor, b: torch.Tensor, bound, 
         return prep
 
     if steps != "auto":
-        return checked_pass(steps), {}
+        prep = checked_pass(steps)
+        warn_if_nothing_explained(prep, bound.description, stacklevel=5)  # auto's gap test says it otherwise
+        return prep, {}
     tried, before = [], None
     eps = 8 * torch.finfo(model.dtype).eps
     for n in AUTO_STEPS[quadrature]:

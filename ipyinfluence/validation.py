@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 
@@ -133,3 +134,23 @@ def check_layer(layer, num_layers: int | None, what: str = "layer") -> int:
         raise InputError(f"{what} must be a transformer layer, {valid} (layer 1 is the first, counted from 1); "
                          f"got {layer!r}.")
     return layer
+
+
+class NothingExplainedWarning(UserWarning):
+    """Every influence is zero although the QoI changes between the baseline and the input."""
+
+
+def warn_if_nothing_explained(prep, description: str, stacklevel: int = 3) -> bool:
+    """Warn when every ``g_i`` is exactly 0 but ``q(x) ≠ q(b)``: the QoI's gradient vanishes
+    at every point of the rule (a piecewise-constant QoI: round, floor, sign, an argmax), so
+    the whole difference is a completeness gap and every pattern is empty. ``steps='auto'``
+    says so through its gap test; with a fixed number of steps nothing did (issue 16.17)."""
+    difference = prep.q_input - prep.q_baseline
+    if difference == 0 or bool(prep.totals().any()):
+        return False
+    warnings.warn(f"every influence is 0: the gradient of the QoI {description!r} is zero at all "
+                  f"{prep.alphas.numel()} points between the baseline and the input, so none of q(x) − q(b) = "
+                  f"{difference:.3g} is explained (completeness gap 100%). The QoI is flat along the path (e.g. "
+                  "round, floor, sign or argmax of the outputs): use a smooth one, e.g. the logit or probability "
+                  "itself.", NothingExplainedWarning, stacklevel=stacklevel)
+    return True

@@ -34,7 +34,7 @@ from ..model import InfluenceModel, load_model
 from ..qoi import BoundQoI, as_qoi
 from ..quadrature import check_quadrature, check_steps, check_tolerance, path_points
 from ..results import LEVELS, Explanation
-from ..validation import check_finite_pass
+from ..validation import check_finite_pass, warn_if_nothing_explained
 from .sentence_set import SentenceSet
 
 DEFAULT_BATCH_SENTENCES = 16
@@ -221,6 +221,7 @@ class ManyStream:
             prep.weights = pts.weights
             prep = read_ends(model, prep, xs[m], bs[m], it.bound)  # the stacked pass's ends are not this sentence's
             self._checked(it.index, lambda: check_finite_pass(prep, it.bound.description))
+            warn_if_nothing_explained(prep, f"{it.bound.description}, sentence {it.index}", stacklevel=4)
             yield it.index, self._explain_one(it, prep)
 
     def _explain_one(self, it: _Item, prep: Prepared) -> Explanation:
