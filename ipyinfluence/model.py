@@ -24,6 +24,7 @@ from .errors import InputError, ModelNotAvailableError, UnsupportedModelError
 from .eval_mode import eval_mode
 from .functional import Forward, encoder_forward
 from .output_heads import TASKS, ModelOutputs, classification_head, masked_lm_head, task_of
+from .validation import check_text
 
 PAPER_MODEL = "google/bert_uncased_L-6_H-512_A-8"
 OFFLINE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -95,6 +96,7 @@ class InfluenceModel:
     def encode(self, text: str) -> Encoded:
         if not isinstance(text, str) or not text.strip():
             raise InputError("the text is empty: type a sentence (with [MASK] for a masked-LM QoI).")
+        check_text(text)  # a lone surrogate: the tokenizer's raw TypeError otherwise
         ids = self.tokenizer(text, add_special_tokens=True)["input_ids"]
         if len(ids) > self.max_positions:
             raise InputError(
@@ -125,6 +127,7 @@ class InfluenceModel:
 
     def token_id(self, word: str, what: str = "word") -> int:
         """The single vocabulary id of ``word``; an error names the pieces otherwise."""
+        check_text(word, f"{what} {word!r}")
         pieces = self.tokenizer.tokenize(word)
         if len(pieces) != 1:
             raise InputError(

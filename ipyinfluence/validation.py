@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import torch
@@ -154,3 +155,19 @@ def warn_if_nothing_explained(prep, description: str, stacklevel: int = 3) -> bo
                   "round, floor, sign or argmax of the outputs): use a smooth one, e.g. the logit or probability "
                   "itself.", NothingExplainedWarning, stacklevel=stacklevel)
     return True
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_text(text: str, what: str = "the text") -> str:
+    """Refuse a lone UTF-16 surrogate (U+D800..U+DFFF, e.g. "\\ud800"): half of a pair, not
+    a character. Python strings may hold one (a cut emoji, ``surrogateescape`` decoding),
+    and the tokenizer then failed with a raw ``TypeError`` (issue 16.17)."""
+    found = _SURROGATE.search(text) if isinstance(text, str) else None
+    if found:
+        i, ch = found.start(), found.group()
+        raise InputError(f"{what} holds a lone surrogate U+{ord(ch):04X} at character {i} (half of a UTF-16 "
+                         "pair, not a character; it comes from a cut emoji or from bytes decoded with "
+                         "errors='surrogateescape'): remove it, or decode the text as UTF-8.")
+    return text
