@@ -124,7 +124,7 @@ def shared_pass(model: InfluenceModel, x: torch.Tensor, b: torch.Tensor, bound, 
     def checked_pass(n: int) -> Prepared:
         pts = path_points(n, quadrature, model.device, model.dtype)
         prep = prepare(model, x, b, bound, pts.alphas, pts.weights)
-        check_finite_pass(prep, bound.description)
+        check_finite_pass(prep, bound.description, model)
         return prep
 
     if steps != "auto":

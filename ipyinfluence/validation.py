@@ -105,8 +105,35 @@ def check_finite_vectors(x: torch.Tensor, b: torch.Tensor, tokens: list[str], ba
                              "embedding weights hold non-finite values; check or reload the model.")
 
 
-def check_finite_pass(prep, description: str) -> None:
-    """The QoI along the path, at both ends, and its gradients ``∂q/∂h^l`` must be finite."""
+def nonfinite_weights(model) -> list[str]:
+    """Names of the model's parameters and buffers that hold NaN or inf."""
+    named = list(model.hf_model.named_parameters()) + list(model.hf_model.named_buffers())
+    return [name for name, t in named if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+
+
+def check_finite_weights(model) -> None:
+    """Blame non-finite weights on the model, by name (else a NaN they cause downstream
+    would be blamed on the QoI; issue 16.17). Run only once a non-finite value appeared:
+    it reads every weight."""
+    bad = nonfinite_weights(model)
+    if bad:
+        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        raise InputError(f"the model's weights hold NaN or inf values ({', '.join(bad[:3])}{more}): the model is "
+                         "damaged, not the QoI; reload it, or check the training or conversion that made it.")
+
+
+def check_finite_pass(prep, description: str, model=None) -> None:
+    """The QoI along the path, at both ends, and its gradients ``∂q/∂h^l`` must be finite.
+    With ``model``: a non-finite value is first traced to non-finite weights, if any."""
+    try:
+        _check_finite_pass(prep, description)
+    except QoIError:
+        if model is not None:
+            check_finite_weights(model)
+        raise
+
+
+def _check_finite_pass(prep, description: str) -> None:
     for value, where in ((prep.q_baseline, "at the baseline (α = 0)"), (prep.q_input, "at the input (α = 1)")):
         if not math.isfinite(value):
             raise QoIError(f"the QoI {description!r} is not finite (value {value}) {where}: make it finite for every "

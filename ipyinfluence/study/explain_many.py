@@ -220,7 +220,7 @@ class ManyStream:
             prep = slice_prepared(prep_all, m, steps, count, alpha, (xs[m] - bs[m]).detach())
             prep.weights = pts.weights
             prep = read_ends(model, prep, xs[m], bs[m], it.bound)  # the stacked pass's ends are not this sentence's
-            self._checked(it.index, lambda: check_finite_pass(prep, it.bound.description))
+            self._checked(it.index, lambda: check_finite_pass(prep, it.bound.description, self.model))
             warn_if_nothing_explained(prep, f"{it.bound.description}, sentence {it.index}", stacklevel=4)
             yield it.index, self._explain_one(it, prep)
 
