@@ -228,9 +228,10 @@ REQUIRED = ("text", "tokens", "model", "qoi", "q_input", "q_baseline", "steps", 
 OPTIONAL = ("readout_position", "words", "method", "config", "quadrature")
 
 
-def check_explanation_dict(data: Any) -> None:
+def check_explanation_dict(data: Any, levels: tuple[str, ...]) -> None:
     """Raise :class:`InputError` naming the first field of ``data`` that ``to_dict`` would
-    not have written (see the module doc); return quietly when it fits."""
+    not have written (see the module doc); return quietly when it fits. ``levels``:
+    :data:`~ipyinfluence.results.LEVELS` (passed in: results imports this module)."""
     if not isinstance(data, dict):
         raise InputError(f"not an Explanation: it is a JSON object; got {type(data).__name__}.")
     _object("the Explanation", data, REQUIRED, OPTIONAL)
@@ -249,10 +250,8 @@ def check_explanation_dict(data: Any) -> None:
         _int("steps", data["steps"], 2, wanted="a whole number >= 2 (the paper's rule has both ends)")
     else:
         _int("steps", data["steps"], 1, MAX_GAUSS_LEGENDRE_STEPS)
-    from .results import LEVELS  # results imports this module
-
-    if data["level"] not in LEVELS:
-        _fail("level", f"one of {LEVELS}", data["level"])
+    if data["level"] not in levels:
+        _fail("level", f"one of {levels}", data["level"])
     top_k = _int("top_k", data["top_k"], 1)
     layers = _int("num_layers", data["num_layers"], 1, MAX_LAYERS)
     heads = _int("num_heads", data["num_heads"], 1, MAX_HEADS)

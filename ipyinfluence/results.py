@@ -229,7 +229,7 @@ class Explanation:
         """The inverse of :meth:`to_dict`. ``data`` must fit the schema ``to_dict`` writes
         (:mod:`ipyinfluence.result_schema`); anything else is an :class:`InputError` naming
         the field."""
-        check_explanation_dict(data)
+        check_explanation_dict(data, LEVELS)
         data = dict(data)
         data["words"] = [word_from_dict(w) for w in data.get("words", [])]
         return cls(**data)
