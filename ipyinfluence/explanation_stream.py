@@ -46,7 +46,7 @@ from .results import (
     WordResult,
 )
 from .validation import available_memory, check_finite_pass, check_finite_vectors, check_memory, \
-    shared_pass_bytes
+    shared_pass_bytes, warn_if_nothing_explained
 
 METHODS = ("gpr",) + COMPARISON_METHOD_NAMES  # baselines: SPEC §5, ipyinfluence.methods ("random:SEED" too)
 
@@ -124,11 +124,13 @@ def shared_pass(model: InfluenceModel, x: torch.Tensor, b: torch.Tensor, bound, 
     def checked_pass(n: int) -> Prepared:
         pts = path_points(n, quadrature, model.device, model.dtype)
         prep = prepare(model, x, b, bound, pts.alphas, pts.weights)
-        check_finite_pass(prep, bound.description)
+        check_finite_pass(prep, bound.description, model)
         return prep
 
     if steps != "auto":
-        return checked_pass(steps), {}
+        prep = checked_pass(steps)
+        warn_if_nothing_explained(prep, bound.description, stacklevel=5)  # auto's gap test says it otherwise
+        return prep, {}
     tried, before = [], None
     eps = 8 * torch.finfo(model.dtype).eps
     for n in AUTO_STEPS[quadrature]:
@@ -173,7 +175,7 @@ class ExplanationStream:
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
             raise InputError(f"top_k must be a positive integer (nodes kept per layer); got {top_k!r}.")
         bound: BoundQoI = as_qoi(qoi).bind(model, encoded)
-        warn_if_mask_unread(model, encoded, bound, stacklevel=4)  # a [MASK] the QoI ignores (issue 10)
+        warn_if_mask_unread(model, encoded, bound, stacklevel=4, qoi=qoi)  # a [MASK] the QoI ignores (issue 10)
         self.sources = resolve_sources(encoded.tokens, sources, bound.readout_position)
         self.encoded, self.bound, self.level, self.top_k = encoded, bound, level, top_k
         self.method = method

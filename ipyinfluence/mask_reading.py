@@ -7,6 +7,11 @@ that; a sentence encoder's cosine QoI (:class:`~ipyinfluence.EmbeddingSimilarity
 classifier's class contrast reads the whole sentence and treats ``[MASK]`` as one more
 word. :func:`unread_mask_message` says so in words; :func:`warn_if_mask_unread` also
 issues a :class:`MaskNotReadWarning` (``iter_explain`` / ``explain`` call it).
+
+A callable QoI on a masked LM may read the logits at the mask (``out.logits[:, k]``) or
+anything else: nothing tells which, so it gets no warning there (telling it to load a
+masked LM, which it has, was wrong; issue 16.17). ``CallableQoI(fn, readout_position=k)``
+says where it reads, and is then treated like :class:`~ipyinfluence.TokenContrast`.
 """
 
 from __future__ import annotations
@@ -23,12 +28,21 @@ class MaskNotReadWarning(UserWarning):
     """The text has a ``[MASK]`` that the QoI does not read."""
 
 
-def unread_mask_message(model, encoded, bound) -> Optional[str]:
+def _is_callable_qoi(qoi) -> bool:
+    from .qoi import CallableQoI, QoI  # qoi imports the model; this module stays light
+
+    return isinstance(qoi, CallableQoI) or (callable(qoi) and not isinstance(qoi, QoI))
+
+
+def unread_mask_message(model, encoded, bound, qoi=None) -> Optional[str]:
     """A sentence explaining the mismatch, or None when the QoI reads the text's mask (or
-    the text has none). ``encoded``: ``model.encode(text)``; ``bound``: the bound QoI."""
+    the text has none, or ``qoi``, the unbound QoI, is a callable on a masked LM: it may
+    read the mask). ``encoded``: ``model.encode(text)``; ``bound``: the bound QoI."""
     mask = getattr(model, "mask_token", None) or "[MASK]"
     positions = [i for i, t in enumerate(encoded.tokens) if t == mask]
     if not positions or bound.readout_position in positions:
+        return None
+    if model.task == "masked-lm" and bound.readout_position is None and _is_callable_qoi(qoi):
         return None
     r = bound.readout_position
     reads = (f"the whole sentence (the {model.task} output)" if r is None
@@ -39,9 +53,9 @@ def unread_mask_message(model, encoded, bound) -> Optional[str]:
             + MLM_ADVICE.format(mask=mask) + ".")
 
 
-def warn_if_mask_unread(model, encoded, bound, stacklevel: int = 3) -> Optional[str]:
+def warn_if_mask_unread(model, encoded, bound, stacklevel: int = 3, qoi=None) -> Optional[str]:
     """:func:`unread_mask_message`, also issued as a :class:`MaskNotReadWarning`."""
-    message = unread_mask_message(model, encoded, bound)
+    message = unread_mask_message(model, encoded, bound, qoi)
     if message is not None:
         warnings.warn(message, MaskNotReadWarning, stacklevel=stacklevel)
     return message

@@ -21,8 +21,10 @@ from torch import nn
 
 from .architectures import EncoderWeights, find_family, model_weights
 from .errors import InputError, ModelNotAvailableError, UnsupportedModelError
+from .eval_mode import eval_mode
 from .functional import Forward, encoder_forward
 from .output_heads import TASKS, ModelOutputs, classification_head, masked_lm_head, task_of
+from .validation import check_text
 
 PAPER_MODEL = "google/bert_uncased_L-6_H-512_A-8"
 OFFLINE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -94,6 +96,7 @@ class InfluenceModel:
     def encode(self, text: str) -> Encoded:
         if not isinstance(text, str) or not text.strip():
             raise InputError("the text is empty: type a sentence (with [MASK] for a masked-LM QoI).")
+        check_text(text)  # a lone surrogate: the tokenizer's raw TypeError otherwise
         ids = self.tokenizer(text, add_special_tokens=True)["input_ids"]
         if len(ids) > self.max_positions:
             raise InputError(
@@ -124,6 +127,7 @@ class InfluenceModel:
 
     def token_id(self, word: str, what: str = "word") -> int:
         """The single vocabulary id of ``word``; an error names the pieces otherwise."""
+        check_text(word, f"{what} {word!r}")
         if self.causal:
             return self._next_token_id(word, what)
         pieces = self.tokenizer.tokenize(word)
@@ -196,15 +200,8 @@ def in_eval_mode(head, module: nn.Module):
     """``head`` run with ``module`` in eval mode (no dropout), whatever mode the caller left it in
     (RoBERTa's and ELECTRA's classification heads contain dropout; issue 9.4). Modes are restored."""
     def run(h: torch.Tensor) -> torch.Tensor:
-        if not any(m.training for m in module.modules()):
+        with eval_mode(module):  # one switch shared by concurrent runs (issue 16.10)
             return head(h)
-        modes = [(m, m.training) for m in module.modules()]
-        module.eval()
-        try:
-            return head(h)
-        finally:
-            for m, mode in modes:
-                m.training = mode
     return run
 
 

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any, Union
 
 from .errors import InputError
+from .result_schema import check_explanation_dict
 
 Route = Union[str, int]  # "skip" or a head index
 
@@ -225,28 +226,24 @@ class Explanation:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Explanation":
-        """The inverse of :meth:`to_dict`; anything else is an :class:`InputError` naming what is wrong."""
-        if not isinstance(data, dict):
-            raise InputError(f"an Explanation is a JSON object; got {type(data).__name__}.")
-        names = [f.name for f in fields(cls)]
-        required = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
-        missing = [n for n in required if n not in data]
-        unknown = [k for k in data if k not in names]
-        if missing or unknown:
-            raise InputError("not an Explanation: " + "; ".join(
-                part for part in (f"missing {missing}" if missing else "", f"unknown keys {unknown}" if unknown else "")
-                if part) + ".")
+        """The inverse of :meth:`to_dict`. ``data`` must fit the schema ``to_dict`` writes
+        (:mod:`ipyinfluence.result_schema`); anything else is an :class:`InputError` naming
+        the field."""
+        check_explanation_dict(data, LEVELS)
         data = dict(data)
-        try:
-            data["words"] = [word_from_dict(w) for w in data.get("words") or []]
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
-            raise InputError(f"not an Explanation: a word is damaged ({type(e).__name__}: {e}).") from None
+        data["words"] = [word_from_dict(w) for w in data.get("words", [])]
         return cls(**data)
 
     @classmethod
-    def from_json(cls, text: str) -> "Explanation":
+    def from_json(cls, text: str | bytes) -> "Explanation":
+        """The inverse of :meth:`to_json` (see :meth:`from_dict`)."""
+        if not isinstance(text, (str, bytes, bytearray)):
+            raise InputError(f"not Explanation JSON: expected a string; got {type(text).__name__}.")
         try:
             data = json.loads(text)
+        except RecursionError:  # json's C parser recurses once per nesting level
+            raise InputError("not Explanation JSON: nested too deeply (an Explanation is at most a few levels "
+                             "deep).") from None
         except (TypeError, ValueError) as e:
             raise InputError(f"not Explanation JSON: {e}.") from None
         return cls.from_dict(data)

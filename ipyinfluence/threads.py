@@ -6,7 +6,10 @@ on a quiet machine took 20-30 s (issue 10; ``benchmarks/threads.py`` measures it
 interactive run therefore uses :func:`interactive_threads`:
 
 * ``threads=`` given (an int >= 1), or else the ``IPYINFLUENCE_THREADS`` environment
-  variable: exactly that many;
+  variable: that many, at most :func:`max_threads` (the logical CPUs this process may
+  use): a larger count is lowered to it with a :class:`TooManyThreadsWarning` (more
+  threads than CPUs only wait on each other, and thousands make OpenMP fail to create
+  them and abort the kernel; issue 16.3);
 * otherwise ("auto"): the physical cores this process may use, less the cores other
   processes keep busy (the machine's CPU use less this process's own, over the time since
   the last reading or a fresh 0.05 s, rounded), at least 1 — and never more
@@ -22,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+import warnings
 from typing import Iterator, Optional, Union
 
 import torch
@@ -29,6 +33,18 @@ import torch
 from .errors import InputError
 
 THREADS_ENV = "IPYINFLUENCE_THREADS"
+
+
+class TooManyThreadsWarning(UserWarning):
+    """A thread count above the CPUs this process may use was lowered to that number."""
+
+
+def max_threads() -> int:
+    """The most torch threads a run may use: the logical CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def physical_cores() -> int:
@@ -104,9 +120,19 @@ def busy_cores(sample_s: float = 0.05, max_age_s: float = 30.0) -> int:
 def _parse(value: Union[int, str, None], what: str) -> Optional[int]:
     if value is None or value == "" or value == "auto":
         return None
-    n = value if isinstance(value, int) else int(value) if isinstance(value, str) and value.strip().isdigit() else 0
+    digits = value.strip() if isinstance(value, str) else ""
+    if digits.isascii() and digits.isdigit():  # ASCII only: int() refuses "²", which isdigit() accepts
+        n = int(digits) if len(digits) <= 9 else 10**9  # past int()'s digit limit too: "too many", not a crash
+    else:
+        n = value if isinstance(value, int) else 0
     if isinstance(value, bool) or n < 1:
         raise InputError(f"{what} must be a positive whole number of threads or 'auto'; got {value!r}.")
+    limit = max_threads()
+    if n > limit:
+        shown = repr(value) if len(repr(value)) <= 20 else repr(value)[:20] + "…"
+        warnings.warn(f"{what}={shown} is more threads than the {limit} CPUs this process may use; using {limit} "
+                      f"(give at most {limit}, or 'auto').", TooManyThreadsWarning, stacklevel=3)
+        return limit
     return n
 
 

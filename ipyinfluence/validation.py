@@ -18,6 +18,8 @@
 from __future__ import annotations
 
 import math
+import re
+import warnings
 
 import torch
 
@@ -103,8 +105,35 @@ def check_finite_vectors(x: torch.Tensor, b: torch.Tensor, tokens: list[str], ba
                              "embedding weights hold non-finite values; check or reload the model.")
 
 
-def check_finite_pass(prep, description: str) -> None:
-    """The QoI along the path, at both ends, and its gradients ``∂q/∂h^l`` must be finite."""
+def nonfinite_weights(model) -> list[str]:
+    """Names of the model's parameters and buffers that hold NaN or inf."""
+    named = list(model.hf_model.named_parameters()) + list(model.hf_model.named_buffers())
+    return [name for name, t in named if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+
+
+def check_finite_weights(model) -> None:
+    """Blame non-finite weights on the model, by name (else a NaN they cause downstream
+    would be blamed on the QoI; issue 16.17). Run only once a non-finite value appeared:
+    it reads every weight."""
+    bad = nonfinite_weights(model)
+    if bad:
+        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        raise InputError(f"the model's weights hold NaN or inf values ({', '.join(bad[:3])}{more}): the model is "
+                         "damaged, not the QoI; reload it, or check the training or conversion that made it.")
+
+
+def check_finite_pass(prep, description: str, model=None) -> None:
+    """The QoI along the path, at both ends, and its gradients ``∂q/∂h^l`` must be finite.
+    With ``model``: a non-finite value is first traced to non-finite weights, if any."""
+    try:
+        _check_finite_pass(prep, description)
+    except QoIError:
+        if model is not None:
+            check_finite_weights(model)
+        raise
+
+
+def _check_finite_pass(prep, description: str) -> None:
     for value, where in ((prep.q_baseline, "at the baseline (α = 0)"), (prep.q_input, "at the input (α = 1)")):
         if not math.isfinite(value):
             raise QoIError(f"the QoI {description!r} is not finite (value {value}) {where}: make it finite for every "
@@ -121,3 +150,51 @@ def check_finite_pass(prep, description: str) -> None:
             raise QoIError(f"the gradient of the QoI {description!r} with respect to layer {layer} is not finite "
                            f"{_where(rows[0], prep.alphas)}: the QoI is not differentiable there (e.g. sqrt or "
                            "log at 0); make it smooth.")
+
+
+def check_layer(layer, num_layers: int | None, what: str = "layer") -> int:
+    """A transformer layer number, ``1..num_layers`` (``None``: the count is unknown, only
+    ``>= 1`` is checked). Python's negative indices and ``0`` (which would read the last
+    layer) are refused rather than guessed at."""
+    if isinstance(layer, bool) or not isinstance(layer, int) or layer < 1 or \
+            (num_layers is not None and layer > num_layers):
+        valid = f"1..{num_layers}" if num_layers is not None else "1..L (L the model's number of layers)"
+        raise InputError(f"{what} must be a transformer layer, {valid} (layer 1 is the first, counted from 1); "
+                         f"got {layer!r}.")
+    return layer
+
+
+class NothingExplainedWarning(UserWarning):
+    """Every influence is zero although the QoI changes between the baseline and the input."""
+
+
+def warn_if_nothing_explained(prep, description: str, stacklevel: int = 3) -> bool:
+    """Warn when every ``g_i`` is exactly 0 but ``q(x) ≠ q(b)``: the QoI's gradient vanishes
+    at every point of the rule (a piecewise-constant QoI: round, floor, sign, an argmax), so
+    the whole difference is a completeness gap and every pattern is empty. ``steps='auto'``
+    says so through its gap test; with a fixed number of steps nothing did (issue 16.17)."""
+    difference = prep.q_input - prep.q_baseline
+    if difference == 0 or bool(prep.totals().any()):
+        return False
+    warnings.warn(f"every influence is 0: the gradient of the QoI {description!r} is zero at all "
+                  f"{prep.alphas.numel()} points between the baseline and the input, so none of q(x) − q(b) = "
+                  f"{difference:.3g} is explained (completeness gap 100%). The QoI is flat along the path (e.g. "
+                  "round, floor, sign or argmax of the outputs): use a smooth one, e.g. the logit or probability "
+                  "itself.", NothingExplainedWarning, stacklevel=stacklevel)
+    return True
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_text(text: str, what: str = "the text") -> str:
+    """Refuse a lone UTF-16 surrogate (U+D800..U+DFFF, e.g. "\\ud800"): half of a pair, not
+    a character. Python strings may hold one (a cut emoji, ``surrogateescape`` decoding),
+    and the tokenizer then failed with a raw ``TypeError`` (issue 16.17)."""
+    found = _SURROGATE.search(text) if isinstance(text, str) else None
+    if found:
+        i, ch = found.start(), found.group()
+        raise InputError(f"{what} holds a lone surrogate U+{ord(ch):04X} at character {i} (half of a UTF-16 "
+                         "pair, not a character; it comes from a cut emoji or from bytes decoded with "
+                         "errors='surrogateescape'): remove it, or decode the text as UTF-8.")
+    return text

@@ -188,7 +188,7 @@ def test_json_is_strict(mlm):
 def test_explanation_with_a_damaged_word_is_an_input_error(mlm):
     d = explain(mlm, TEXT, TokenContrast("is", "are"), steps=3).to_dict()
     d["words"][0].pop("embedding")
-    with pytest.raises(InputError, match="a word is damaged"):
+    with pytest.raises(InputError, match=r"not an Explanation: words\[0\] .*embedding"):
         Explanation.from_dict(d)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 
@@ -11,6 +13,7 @@ from ipyinfluence import threads as policy
 
 def test_explicit_count_then_env_then_auto(monkeypatch):
     monkeypatch.delenv(policy.THREADS_ENV, raising=False)
+    monkeypatch.setattr(policy, "max_threads", lambda: 16)  # this test is about precedence, on any machine
     assert policy.interactive_threads(3) == 3
     monkeypatch.setenv(policy.THREADS_ENV, "2")
     assert policy.interactive_threads() == 2 and policy.interactive_threads("auto") == 2
@@ -82,3 +85,31 @@ def test_busy_cores_reads_the_window_since_the_last_reading_without_waiting(monk
     fake.now += 120.0
     policy.busy_cores()
     assert fake.slept == [0.05, 0.05]
+
+
+@pytest.mark.parametrize("count", [5000, "5000", " 64 ", "9" * 5000])
+def test_a_count_above_the_cpus_is_lowered_to_them_with_a_warning(count, monkeypatch):
+    """Issue 16.3: threads=5000 made OpenMP fail to create threads and abort the kernel."""
+    monkeypatch.delenv(policy.THREADS_ENV, raising=False)
+    monkeypatch.setattr(policy, "max_threads", lambda: 4)
+    with pytest.warns(policy.TooManyThreadsWarning, match=r"more threads than the 4 CPUs.*using 4"):
+        assert policy.interactive_threads(count) == 4
+    monkeypatch.setenv(policy.THREADS_ENV, str(count))
+    with pytest.warns(policy.TooManyThreadsWarning, match=policy.THREADS_ENV):
+        assert policy.interactive_threads() == 4
+
+
+def test_counts_up_to_the_cpus_pass_unchanged(monkeypatch, recwarn):
+    monkeypatch.setattr(policy, "max_threads", lambda: 4)
+    assert [policy.interactive_threads(n) for n in (1, 3, 4)] == [1, 3, 4]
+    assert not [w for w in recwarn if issubclass(w.category, policy.TooManyThreadsWarning)]
+
+
+def test_the_limit_is_the_cpus_this_process_may_use():
+    assert 1 <= policy.max_threads() <= (os.cpu_count() or 1)
+
+
+@pytest.mark.parametrize("bad", ["\u00b2", "\uff15", "1e3"])
+def test_digits_int_cannot_read_are_refused_not_crashed(bad):
+    with pytest.raises(InfluenceError, match="positive whole number"):
+        policy.interactive_threads(bad)

@@ -38,6 +38,7 @@ from ..errors import InputError
 from ..metrics.entropy import pattern_entropy
 from ..metrics.nodes import graph_nodes, pattern_nodes
 from ..results import SKIP, Explanation, Route, WordResult
+from ..validation import check_layer
 from .sentence_set import SentenceInstance
 
 ALL = "all"
@@ -109,6 +110,7 @@ class RoleAggregate:
     indices: list[int] = field(default_factory=list)  # the sentences counted
 
     def route_share(self, layer: int, route: Route) -> float:
+        check_layer(layer, len(self.routes))
         return self.routes[layer - 1].get(route, 0) / self.count if self.count else float("nan")
 
     def to_dict(self) -> dict[str, Any]:
@@ -269,6 +271,7 @@ def aggregate(instances: Sequence[SentenceInstance], explanations: Mapping[int, 
 def sentences_through(instances: Sequence[SentenceInstance], explanations: Mapping[int, Explanation], role: str,
                       layer: int, route: Route, *, by: Condition = None, condition: str = ALL) -> list[int]:
     """Indices of the sentences whose ``role`` word's pattern takes ``route`` into ``layer``."""
+    check_layer(layer, max((e.num_layers for e in explanations.values()), default=None))
     out = []
     for i, e in sorted(explanations.items()):
         inst = instances[i]

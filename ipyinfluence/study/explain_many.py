@@ -34,7 +34,7 @@ from ..model import InfluenceModel, load_model
 from ..qoi import BoundQoI, as_qoi
 from ..quadrature import check_quadrature, check_steps, check_tolerance, path_points
 from ..results import LEVELS, Explanation
-from ..validation import check_finite_pass
+from ..validation import check_finite_pass, warn_if_nothing_explained
 from .sentence_set import SentenceSet
 
 DEFAULT_BATCH_SENTENCES = 16
@@ -100,6 +100,10 @@ def slice_prepared(prep: Prepared, m: int, steps: int, count: int, alpha: torch.
     return Prepared(**out)
 
 
+def _short(text) -> str:
+    return repr(text if len(text) <= 40 else text[:40] + "…")
+
+
 class ManyStream:
     """Iterator of ``(index, Explanation)``; ``done``/``total`` count sentences.
 
@@ -111,6 +115,10 @@ class ManyStream:
                  level: str = "attention", top_k: int = 1, max_batch: int | None = None, method: str = "gpr",
                  quadrature: str | None = None, tolerance: float = 0.01,
                  batch_sentences: int = DEFAULT_BATCH_SENTENCES):
+        if isinstance(texts, (str, bytes)):
+            # list("hello") would explain five one-letter texts: refused rather than guessed at
+            raise InputError(f"explain_many takes a list of texts; got one string ({_short(texts)}). Use "
+                             "explain(model, text, qoi) for one text, or explain_many(model, [text], qoi).")
         self.model = model = load_model(model) if not isinstance(model, InfluenceModel) else model
         if baseline is None:
             baseline = default_baseline(model)  # "mask" for encoders, a token row for decoders
@@ -215,7 +223,8 @@ class ManyStream:
             prep.weights = pts.weights
             prep.final = it.bound.final_position  # a decoder QoI's read position (SPEC §10)
             prep = read_ends(model, prep, xs[m], bs[m], it.bound)  # the stacked pass's ends are not this sentence's
-            self._checked(it.index, lambda: check_finite_pass(prep, it.bound.description))
+            self._checked(it.index, lambda: check_finite_pass(prep, it.bound.description, self.model))
+            warn_if_nothing_explained(prep, f"{it.bound.description}, sentence {it.index}", stacklevel=4)
             yield it.index, self._explain_one(it, prep)
 
     def _explain_one(self, it: _Item, prep: Prepared) -> Explanation:
@@ -252,9 +261,11 @@ class ManyStream:
 def explain_many(model, texts: Sequence[str], qoi=None, **options) -> ManyStream:
     """Explain every text; stream ``(index, Explanation)`` as each sentence completes.
 
-    ``qoi``: one QoI for all texts, or a list with one per text; ``texts`` may be a
-    :class:`~ipyinfluence.study.SentenceSet` (its own QoIs by default). Options are
-:func:`ipyinfluence.explain`'s (``sources``, ``steps``, ``baseline``, ``level``,
+    ``texts``: a list (or any iterable) of strings, or a
+    :class:`~ipyinfluence.study.SentenceSet` (its own QoIs by default); a single string is
+    refused with an :class:`InputError` (iterating it would explain each character).
+    ``qoi``: one QoI for all texts, or a list with one per text. Options are
+    :func:`ipyinfluence.explain`'s (``sources``, ``steps``, ``baseline``, ``level``,
     ``top_k``, ``max_batch``, ``method``, ``quadrature``, ``tolerance``) plus
     ``batch_sentences`` (sentences of one length stacked into one shared pass, default 16).
     Each explanation equals

@@ -42,11 +42,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence
 
-from ..results import SKIP, Explanation, Route, WordResult
+from ..results import LEVELS, SKIP, Explanation, Route, WordResult  # LEVELS: one definition, the engine's
 from .style import layer_label, route_label, text_width, truncate, width_reference
 
 X_ROW = 0
-LEVELS = ("embedding", "attention")
 
 
 def hidden_row(layer: int) -> int:
