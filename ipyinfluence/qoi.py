@@ -79,12 +79,10 @@ class QoI:
 
     def _need(self, model: InfluenceModel, task: str) -> None:
         if model.task != task:
-            raise QoIError(
-                f"{type(self).__name__} needs a {task} model, but {model.name} is a {model.task} model; "
-                + {"masked-lm": "use ClassContrast/ClassLogit for classifiers or EmbeddingSimilarity for encoders.",
-                   "classification": "use TokenContrast for masked LMs or EmbeddingSimilarity for encoders.",
-                   "encoder": ""}.get(task, "")
-            )
+            fits = {"masked-lm": "TokenContrast (a [MASK] in the text)", "classification": "ClassContrast or ClassLogit",
+                    "encoder": "EmbeddingSimilarity", "causal-lm": "NextTokenContrast or NextTokenLogProb"}
+            raise QoIError(f"{type(self).__name__} needs a {task} model, but {model.name} is a {model.task} model; "
+                           f"use {fits.get(model.task, 'a callable QoI')}.")
 
 
 @dataclass

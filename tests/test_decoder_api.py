@@ -56,10 +56,11 @@ def test_next_token_qois_read_the_hf_logits(llama):
     with torch.no_grad():
         logits = llama.hf_model(ids).logits[0, -1]
     mary, john = llama.token_id(" Mary"), llama.token_id(" John")
+    # HF computes RMSNorm in float32 even in a float64 model: agreement to float32 precision
     e = explain(llama, TEXT, QOI, steps=2, level="embedding", sources=[0])
-    assert e.q_input == pytest.approx(float(logits[mary] - logits[john]), abs=1e-9)
+    assert e.q_input == pytest.approx(float(logits[mary] - logits[john]), abs=1e-6)
     lp = explain(llama, TEXT, NextTokenLogProb(" Mary"), steps=2, level="embedding", sources=[0])
-    assert lp.q_input == pytest.approx(float(torch.log_softmax(logits, -1)[mary]), abs=1e-9)
+    assert lp.q_input == pytest.approx(float(torch.log_softmax(logits, -1)[mary]), abs=1e-6)
 
 
 def test_a_word_of_several_tokens_is_refused_with_its_pieces_and_the_space_hint(llama):
@@ -100,7 +101,7 @@ def test_counterfactual_baseline_works_for_encoders_too():
     text, cf = "the author [MASK] happy .", "the pilot [MASK] sad ."
     e = explain(m, text, TokenContrast("is", "are"), steps=4, baseline=cf)
     enc = m.encode(text)
-    changed = {1, 4}
+    changed = {2, 4}  # author -> pilot, happy -> sad ([CLS] at 0, [MASK] at 3 is the readout)
     assert [w.position for w in e.words if w.total_influence != 0.0] == [p for p in range(len(enc)) if p in changed]
 
 
