@@ -27,8 +27,6 @@ tables write heads as ``h3``.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import statistics
@@ -36,6 +34,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence, Union
 
+from ..csv_cells import dicts_to_csv
 from ..errors import InputError
 from ..metrics.entropy import pattern_entropy
 from ..metrics.nodes import graph_nodes, pattern_nodes
@@ -192,12 +191,8 @@ class Aggregates:
         return out
 
     def to_csv(self) -> str:
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=["condition", "role", "layer", "measure", "key", "value"],
-                           lineterminator="\n")
-        w.writeheader()
-        w.writerows(self.rows())
-        return buf.getvalue()
+        """:meth:`rows` as CSV; text cells a spreadsheet would evaluate are quoted (:mod:`..csv_cells`)."""
+        return dicts_to_csv(["condition", "role", "layer", "measure", "key", "value"], self.rows())
 
     def to_dict(self) -> dict[str, Any]:
         return {"by": self.by, "level": self.level, "num_layers": self.num_layers, "num_heads": self.num_heads,
