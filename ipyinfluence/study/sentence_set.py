@@ -5,7 +5,9 @@ subject's number), one role per token (which position is which slot; special tok
 their own role, fixed template words are the word itself, ``the_2`` for a repeat) and a
 sentence type (the labels joined, ``sing_plur``). Its QoI may depend on them:
 :class:`ContrastBy` orients ``TokenContrast(correct, wrong)`` by a slot's label, so a
-positive ``q`` means the model is right.
+positive ``q`` means the model is right; :class:`PerSentence` wraps any function of the
+instance that returns a QoI. A plain callable is a QoI itself (``(outputs) -> Tensor[B]``,
+as everywhere else in the library), the same for every sentence.
 
 Templates: ``"the {subject} that the {attractor} {verb} [MASK] happy ."`` with word lists
 ``{"subject": {"sing": [...], "plur": [...]}, "verb": [...]}`` (a plain list has no
@@ -99,12 +101,24 @@ class ContrastBy:
         return good, bad
 
 
-QoISpec = Union[QoI, Callable[[SentenceInstance], Any], None]
+@dataclass(frozen=True)
+class PerSentence:
+    """A QoI chosen per sentence: ``PerSentence(lambda inst: TokenContrast(...))``.
+
+    ``fn(instance)`` returns a QoI (or a callable ``(outputs) -> Tensor[B]``). Needed because
+    a plain callable passed as ``qoi`` is the QoI itself, called with the model's outputs.
+    """
+
+    fn: Callable[[SentenceInstance], Any]
+
+
+QoISpec = Union[QoI, ContrastBy, PerSentence, Callable[[Any], Any], None]
 
 
 class SentenceSet:
-    """Instances plus how to get each one's QoI (``qoi``: a QoI, a callable of the
-    instance, or None to use the instance's own ``good``/``bad``)."""
+    """Instances plus how to get each one's QoI (``qoi``: a QoI or a callable
+    ``(outputs) -> Tensor[B]`` for every sentence, :class:`ContrastBy` or
+    :class:`PerSentence` per sentence, or None to use the instance's own ``good``/``bad``)."""
 
     def __init__(self, instances: Sequence[SentenceInstance], qoi: QoISpec = None, *, template: str | None = None,
                  words: Mapping[str, Any] | None = None):
@@ -112,7 +126,8 @@ class SentenceSet:
             raise InputError("the sentence set is empty: give at least one sentence.")
         self.instances = list(instances)
         self.template, self.words = template, dict(words) if words else None
-        self._qoi = qoi
+        # one QoI for every sentence: a QoI, or a callable of the outputs (checked here, once)
+        self._qoi = qoi if qoi is None or isinstance(qoi, (ContrastBy, PerSentence)) else as_qoi(qoi)
         if isinstance(qoi, ContrastBy):  # fix the contrast words in the instances (saved with them)
             for inst in self.instances:
                 inst.good, inst.bad = qoi.pair(inst)
@@ -143,9 +158,9 @@ class SentenceSet:
                 raise InputError(f"sentence {index} ({inst.text!r}) has no QoI: give qoi= (a QoI, or a function "
                                  "of the instance such as ContrastBy('subject', {...})).")
             return TokenContrast(inst.good, inst.bad)
-        if isinstance(spec, QoI):
-            return spec
-        return as_qoi(spec(inst))
+        if isinstance(spec, PerSentence):
+            return as_qoi(spec.fn(inst))
+        return spec
 
     def qois(self) -> list[QoI]:
         return [self.qoi(i) for i in range(len(self))]
