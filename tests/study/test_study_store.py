@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -140,10 +141,11 @@ from pathlib import Path
 from ipyinfluence import Study, TokenContrast
 from ipyinfluence.tiny import tiny_model
 m = tiny_model()
+s = Study(m, {texts!r}, TokenContrast("is", "are"), path=sys.argv[1], steps=3, level="embedding", batch_sentences=1)
+Path(sys.argv[3]).touch()  # ready: both have opened the study, nothing computed yet
 go = Path(sys.argv[2])
 while not go.exists():
     time.sleep(0.01)
-s = Study(m, {texts!r}, TokenContrast("is", "are"), path=sys.argv[1], steps=3, level="embedding", batch_sentences=1)
 s.run()
 assert s.complete
 """
@@ -151,13 +153,19 @@ assert s.complete
 
 def test_two_processes_on_one_file_store_each_sentence_once(tmp_path):
     path, go = tmp_path / "s.jsonl", tmp_path / "go"
-    texts = [f"the author {w} [MASK] happy ." for w in ("a", "b", "c", "d", "e", "f")]
-    children = [subprocess.Popen([sys.executable, "-c", WRITER.format(texts=texts), str(path), str(go)], env=ENV,
-                                 stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    go.touch()  # both start together
+    Study(tiny_model(), TEXTS, IS_ARE, path=path, steps=3, level="embedding")  # the header, written once
+    texts = TEXTS
+    ready = [tmp_path / f"ready-{k}" for k in range(2)]
+    children = [subprocess.Popen([sys.executable, "-c", WRITER.format(texts=texts), str(path), str(go), str(r)],
+                                 env=ENV, stderr=subprocess.PIPE, text=True) for r in ready]
+    deadline = time.monotonic() + 240
+    while not all(r.exists() for r in ready) and time.monotonic() < deadline and all(c.poll() is None
+                                                                                     for c in children):
+        time.sleep(0.05)
+    go.touch()  # both run together
     for c in children:
         assert c.wait(timeout=300) == 0, c.stderr.read()
-    assert sorted(indices(path)) == list(range(6)) and len(indices(path)) == 6
+    assert sorted(indices(path)) == [0, 1, 2, 3]
 
 
 def test_two_objects_and_two_threads_on_one_file_store_each_sentence_once(mlm, tmp_path):
@@ -180,9 +188,10 @@ def test_two_objects_and_two_threads_on_one_file_store_each_sentence_once(mlm, t
 
 # -- 8: a reader never deletes what a writer appended ---------------------------------------------
 
+WAIT = "import os, time\nwhile not os.path.exists(sys.argv[5]):\n    time.sleep(0.01)\n"
 APPENDER = """
 import json, sys
-from ipyinfluence.results import Explanation
+""" + WAIT + """from ipyinfluence.results import Explanation
 from ipyinfluence.study import StudyStore
 store = StudyStore(sys.argv[1])
 e = Explanation.from_dict(json.loads(open(sys.argv[2]).read()))
@@ -190,11 +199,29 @@ for i in range(int(sys.argv[3])):
     store.append(i, e)
 open(sys.argv[4], "w").close()
 """
+# Another process appending by the file's protocol (flock held while it writes), each record
+# written in two halves with a pause between them: a reader must never see (and cut) a half.
+SLOW_APPENDER = """
+import fcntl, json, os, sys, time
+""" + WAIT + """record = json.loads(open(sys.argv[2]).read())
+with open(sys.argv[1], "ab", buffering=0) as f:
+    for i in range(int(sys.argv[3])):
+        line = json.dumps({"kind": "explanation", "index": i, "explanation": record}).encode() + b"\\n"
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        f.write(line[: len(line) // 2])
+        time.sleep(0.01)
+        f.write(line[len(line) // 2:])
+        os.fsync(f.fileno())
+        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+open(sys.argv[4], "w").close()
+"""
 OPENER = """
 import sys, time
 from pathlib import Path
 from ipyinfluence.study import StudyStore
 done, opened = Path(sys.argv[2]), 0
+StudyStore(sys.argv[1])
+Path(sys.argv[3]).touch()  # ready
 while not done.exists():
     StudyStore(sys.argv[1])
     opened += 1
@@ -202,24 +229,31 @@ print(opened)
 """
 
 
-def test_opening_while_another_process_appends_loses_nothing(mlm, tmp_path):
-    n = 800
+@pytest.mark.parametrize("writer, n", [(APPENDER, 150), (SLOW_APPENDER, 150)], ids=["store", "slow"])
+def test_opening_while_another_process_appends_loses_nothing(mlm, tmp_path, writer, n):
     one = make(mlm, None, texts=TEXTS[:1]).run().explanations[0]
     instances = SentenceSet.from_texts(TEXTS[:1], mlm).instances * n
     path = tmp_path / "s.jsonl"
     Study(mlm, SentenceSet(instances, IS_ARE), path=path, steps=3, level="embedding")
     (tmp_path / "e.json").write_text(one.to_json())
-    done = tmp_path / "done"
-    openers = [subprocess.Popen([sys.executable, "-c", OPENER, str(path), str(done)], env=ENV,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    writer = subprocess.run([sys.executable, "-c", APPENDER, str(path), str(tmp_path / "e.json"), str(n), str(done)],
-                            env=ENV, capture_output=True, text=True, timeout=600)
-    assert writer.returncode == 0, writer.stderr
+    done, go = tmp_path / "done", tmp_path / "go"
+    ready = [tmp_path / f"ready-{k}" for k in range(2)]
+    openers = [subprocess.Popen([sys.executable, "-c", OPENER, str(path), str(done), str(r)], env=ENV,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for r in ready]
+    writer = subprocess.Popen([sys.executable, "-c", writer, str(path), str(tmp_path / "e.json"), str(n), str(done),
+                               str(go)], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while not all(r.exists() for r in ready) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    go.touch()  # the openers are opening in a loop: now append
+    writer.wait(timeout=600)
+    assert writer.returncode == 0, writer.stderr.read()
     for o in openers:
         out, err = o.communicate(timeout=120)
         assert o.returncode == 0, err
         assert int(out) > 0  # it did open the file while the writer appended
     assert indices(path) == list(range(n))
+    assert len(StudyStore(path).explanations) == n  # every line whole
 
 
 def test_a_torn_last_line_is_cut_only_by_the_next_append(mlm, tmp_path):
