@@ -15,6 +15,10 @@ label). ``n=None`` takes every combination (slot order); ``n=k`` samples ``k`` d
 combinations with ``random.Random(seed)``. Every filler must be one token in context, so
 that all sentences of the template share one token layout (the fixed-layout rule of the
 paper's tasks); a filler that is not gets an :class:`InputError` naming it and its pieces.
+
+Sentences the tokenizer cannot tell apart (two emoji that both become ``[UNK]``, or one
+text pasted twice) would be the same input counted twice: templates and pasted texts keep
+the first of each and say how many were dropped (:class:`DuplicateSentencesWarning`).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import itertools
 import random
 import re
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Mapping, Sequence, Union
 
@@ -32,6 +37,31 @@ from ..tasks.token_roles import token_roles_batch
 
 _SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 Words = Union[Sequence[str], Mapping[str, Sequence[str]]]
+
+
+class DuplicateSentencesWarning(UserWarning):
+    """Sentences with the same input ids as an earlier one were dropped from a set."""
+
+
+def _drop_duplicates(items: list, ids: Sequence[Sequence[int]], text_of, tokenizer) -> list:
+    """``items`` without those whose input ids repeat an earlier one's, with a warning saying how many."""
+    first: dict[tuple, Any] = {}
+    kept, dropped = [], []
+    for item, item_ids in zip(items, ids):
+        key = tuple(item_ids)
+        if key in first:
+            dropped.append((item, first[key]))
+        else:
+            first[key] = item
+            kept.append(item)
+    if dropped:
+        item, earlier = dropped[0]
+        tokens = tokenizer.convert_ids_to_tokens(list(ids[items.index(item)]))
+        warnings.warn(f"{len(dropped)} of {len(items)} sentences dropped: each gives the same tokens as an earlier "
+                      f"one, so it would be the same input counted twice (e.g. {text_of(earlier)!r} and "
+                      f"{text_of(item)!r} are both {tokens}; the first is kept). {len(kept)} distinct sentences remain.",
+                      DuplicateSentencesWarning, stacklevel=3)
+    return kept
 
 
 @dataclass
@@ -191,6 +221,7 @@ class SentenceSet:
         types = list(sentence_types) if sentence_types is not None else [""] * len(texts)
         instances = [SentenceInstance(text=t, token_roles=r, sentence_type=ty)
                      for t, (r, _ids), ty in zip(texts, layouts, types)]
+        instances = _drop_duplicates(instances, [ids for _r, ids in layouts], lambda i: i.text, tokenizer)
         return cls(instances, qoi)
 
     @classmethod
@@ -266,6 +297,7 @@ class SentenceSet:
             label_type = "_".join(labels[s] for s in slots if s in labels)
             instances.append(SentenceInstance(text=text, token_roles=roles, slots=filled, labels=labels,
                                               sentence_type=label_type))
+        instances = _drop_duplicates(instances, [ids for _r, ids in layouts], lambda i: i.text, tokenizer)
         return cls(instances, qoi, template=template, words=words)
 
     @classmethod
