@@ -108,6 +108,8 @@ class StudyStore:
         """Read the lines appended since the last look (lock held). True if a torn last line was left."""
         self._file.seek(self._offset)
         data = self._file.read()
+        if self._unterminated and data.startswith(b"\n"):  # another writer ended the line we already read
+            data, self._offset, self._unterminated = data[1:], self._offset + 1, False
         end = data.rfind(b"\n") + 1
         for raw in data[:end].split(b"\n")[:-1]:
             self._line += 1
@@ -118,7 +120,7 @@ class StudyStore:
             return bool(tail)
         try:
             json.loads(tail)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
             if self.header is None:
                 raise InputError(f"{self.path}:1 is not a study header (a cut-off or damaged first line); "
                                  "give another path, or delete the file to start again.") from None
