@@ -59,7 +59,8 @@ def _drop_duplicates(items: list, ids: Sequence[Sequence[int]], text_of, tokeniz
         tokens = tokenizer.convert_ids_to_tokens(list(ids[items.index(item)]))
         warnings.warn(f"{len(dropped)} of {len(items)} sentences dropped: each gives the same tokens as an earlier "
                       f"one, so it would be the same input counted twice (e.g. {text_of(earlier)!r} and "
-                      f"{text_of(item)!r} are both {tokens}; the first is kept). {len(kept)} distinct sentences remain.",
+                      f"{text_of(item)!r} are both {tokens}; the first is kept). {len(kept)} distinct sentences "
+                      "remain.",
                       DuplicateSentencesWarning, stacklevel=3)
     return kept
 

@@ -71,7 +71,8 @@ def test_a_contrast_by_mapping_and_a_callable_are_recorded(mlm, tmp_path):
 def test_a_callable_qoi_has_the_same_identity_in_another_process():
     source = ("def f(outputs):\n    return outputs.token_logits(3)[:, 7] * 2.5\n"
               "def g(outputs):\n    return outputs.token_logits(3)[:, 7] * 3.5\n")
-    script = "from ipyinfluence.study.qoi_identity import qoi_identity\n" + source + "print(qoi_identity(f), qoi_identity(g))\n"
+    script = ("from ipyinfluence.study.qoi_identity import qoi_identity\n" + source
+              + "print(qoi_identity(f), qoi_identity(g))\n")
     runs = [subprocess.run([sys.executable, "-c", script], env=ENV, capture_output=True, text=True, timeout=120)
             for _ in range(2)]
     assert runs[0].returncode == 0, runs[0].stderr
