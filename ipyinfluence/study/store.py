@@ -41,8 +41,10 @@ except ImportError:  # pragma: no cover - Windows: no flock; one writer per file
 HEADER = "study"
 RECORD = "explanation"
 FORMAT = 2  # 2: the header records each sentence's QoI identity and the weights fingerprint
+# in this order: the sentences' texts before their QoIs, so each difference is named for what it is
 CHECKED = {"model": "another model", "weights": "other model weights (the same name, other tensors)",
-           "options": "other explain options", "sentences": "another sentence set", "qois": "another QoI"}
+           "options": "other explain options", "texts": "another sentence set", "qois": "another QoI",
+           "sentences": "another sentence set"}
 DAMAGED = "delete that line (its sentence is computed again) or give the study another path"
 
 
@@ -192,9 +194,9 @@ class StudyStore:
                 continue
             if key == "model" and "weights" in stored and "weights" in header:
                 continue  # the same weights under another name (a moved folder) are the same model
-            if stored.get(key) != header.get(key):
-                raise InputError(f"{self.path} holds a study with {what} "
-                                 f"({_difference(stored.get(key), header.get(key))}); "
+            old, new = (_sentences_alone(h) if key == "texts" else h.get(key) for h in (stored, header))
+            if old != new:
+                raise InputError(f"{self.path} holds a study with {what} ({_difference(old, new)}); "
                                  "pass a new path, or the same sentences, model, options and QoI to resume it.")
 
     # -- writing -------------------------------------------------------------------------
@@ -292,6 +294,13 @@ def _checked_header(record: Any, where: str, path: Path) -> dict[str, Any]:
     if fmt >= 2 and not isinstance(record.get("weights"), str):
         raise bad("no weights fingerprint")
     return record
+
+
+def _sentences_alone(header: dict[str, Any]) -> list:
+    """The sentences without the contrast words a QoI fixed in them (those are the QoI's part)."""
+    instances = (header.get("sentences") or {}).get("instances") or []
+    return [{k: v for k, v in i.items() if k not in ("good", "bad")} if isinstance(i, dict) else i
+            for i in instances]
 
 
 def _difference(stored: Any, given: Any) -> str:

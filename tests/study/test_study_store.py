@@ -55,7 +55,7 @@ def test_a_contrast_by_mapping_and_a_callable_are_recorded(mlm, tmp_path):
     template = "the {subject} [MASK] happy ."
     path = tmp_path / "by.jsonl"
     Study(mlm, SentenceSet.from_template(template, words, mlm, agree), path=path, steps=3)
-    with pytest.raises(InputError, match="another"):
+    with pytest.raises(InputError, match="another QoI.*sentence 0: stored .*'is'.*given .*'are'"):
         Study(mlm, SentenceSet.from_template(template, words, mlm, flipped), path=path, steps=3)
 
     def f(outputs):
@@ -429,3 +429,12 @@ def test_a_complete_read_only_study_still_loads(mlm, tmp_path):
         study = make(mlm, path)
         assert study.complete and not study.store.writable
         assert Study.open(path, mlm, IS_ARE).aggregate().get("author").count == 1
+
+
+def test_a_file_from_before_the_qoi_and_weights_were_recorded_resumes_with_a_warning(mlm, tmp_path):
+    path = tmp_path / "s.jsonl"
+    make(mlm, path).run(should_stop=lambda: True)
+    _edit(path, 1, _record(lambda h: (h.pop("weights"), h.update(format=1, qois=["<old repr>"] * 4))))
+    with pytest.warns(UserWarning, match="written before studies recorded their QoI and model weights"):
+        study = make(mlm, path)
+    assert sorted(study.explanations) == [0]
