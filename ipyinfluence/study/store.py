@@ -105,6 +105,11 @@ class StudyStore:
     def close(self) -> None:
         self._file.close()
 
+    def __del__(self):  # the file handle goes with the store (no ResourceWarning)
+        f = getattr(self, "_file", None)
+        if f is not None:
+            f.close()
+
     # -- reading -------------------------------------------------------------------------
     def _read_new(self) -> bool:
         """Read the lines appended since the last look (lock held). True if a torn last line was left."""
