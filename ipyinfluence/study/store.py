@@ -292,6 +292,13 @@ def _checked_header(record: Any, where: str, path: Path) -> dict[str, Any]:
                 and isinstance(inst.get("token_roles"), list)
                 and all(isinstance(r, str) for r in inst["token_roles"])):
             raise bad(f"sentence {i} has no text and token roles")
+        for key in ("slots", "labels"):
+            value = inst.get(key, {})
+            if not (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())):
+                raise bad(f"sentence {i}'s {key} are not words by slot")
+        if not isinstance(inst.get("sentence_type", ""), str) or not all(
+                isinstance(inst.get(k), (str, type(None))) for k in ("good", "bad")):
+            raise bad(f"sentence {i}'s sentence type or contrast words are not text")
     qois = record.get("qois")
     if qois is not None and not (isinstance(qois, list) and len(qois) == len(instances)
                                  and all(isinstance(q, str) for q in qois)):

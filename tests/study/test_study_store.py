@@ -333,6 +333,8 @@ def test_a_hand_edited_record_is_refused_with_its_line(mlm, tmp_path, case, chan
 @pytest.mark.parametrize("change, message", [
     (_record(lambda h: h.pop("sentences")), "header is damaged \\(no sentences\\)"),
     (_record(lambda h: h["sentences"]["instances"][1].pop("text")), "sentence 1 has no text"),
+    (_record(lambda h: h["sentences"]["instances"][2].update(slots=[1])), "sentence 2's slots are not words"),
+    (_record(lambda h: h["sentences"]["instances"][0].update(good=5)), "sentence 0's sentence type or contrast"),
     (_record(lambda h: h.update(format="x")), "header is damaged \\(format"),
     (_record(lambda h: h.update(options=[1])), "no explain options"),
     (_record(lambda h: h.update(qois="x")), "QoIs are not one text per sentence"),
