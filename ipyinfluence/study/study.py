@@ -78,7 +78,8 @@ class Study:
             raise InputError(f"{store.path}:1: the study header's sentences are damaged ({type(e).__name__}: {e}); "
                              "give another path, or delete the file to start again.") from None
         opts = {**store.header["options"], **kwargs}
-        known = [n for n, p in inspect.signature(cls.__init__).parameters.items() if p.kind == p.KEYWORD_ONLY]
+        known = [n for n, p in inspect.signature(cls.__init__).parameters.items()
+                 if p.kind == p.KEYWORD_ONLY and n != "path"]
         unknown = sorted(set(opts) - set(known))
         if unknown:
             raise InputError(f"{store.path}:1: the study header has unknown explain options {unknown}; the options "

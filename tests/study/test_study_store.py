@@ -357,6 +357,9 @@ def test_study_open_refuses_damaged_options_and_sentences(mlm, tmp_path):
     _edit(path, 1, _record(lambda h: h["options"].update(colour="red")))
     with pytest.raises(InputError, match="s.jsonl:1: the study header has unknown explain options \\['colour'\\]"):
         Study.open(path, mlm)
+    _edit(path, 1, _record(lambda h: h["options"].update(path="elsewhere.jsonl")))
+    with pytest.raises(InputError, match="unknown explain options \\['colour', 'path'\\]"):
+        Study.open(path, mlm)
     make(mlm, tmp_path / "t.jsonl")
     _edit(tmp_path / "t.jsonl", 1, _record(lambda h: h["sentences"]["instances"][0].update(colour="red")))
     with pytest.raises(InputError, match="t.jsonl:1: the study header's sentences are damaged"):
