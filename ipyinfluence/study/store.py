@@ -209,8 +209,9 @@ class StudyStore:
         """Append ``text`` and fsync (lock held)."""
         data = text.encode("utf-8")
         self._file.seek(0, os.SEEK_END)
-        self._file.write(data)
-        self._file.flush()
+        view = memoryview(data)
+        while view:  # a raw write may write less than asked
+            view = view[self._file.write(view):]
         os.fsync(self._file.fileno())
         self._offset = self._file.tell()
         self._line += data.count(b"\n") if new_lines is None else new_lines
@@ -221,6 +222,9 @@ class StudyStore:
         if not self.writable:
             raise InputError(f"{self.path} is read-only: sentence {index} cannot be saved; make it writable "
                              "or give the study another path.")
+        count = len(self.header["sentences"]["instances"])
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < count:
+            raise InputError(f"index {index!r} is not a sentence of this study (0 to {count - 1}).")
         with self._locked():
             torn = self._read_new()
             if index in self.explanations:
