@@ -12,10 +12,10 @@ notebook's backend is left alone and no display is needed), saved as PNG and SVG
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Sequence
 
+from ..csv_cells import write_dicts
 from ..results import LEVELS
 from .instance_record import record_words
 from .record_entropy import fixed_layout, position_entropy, task_entropy
@@ -63,9 +63,7 @@ def _write_csv(path: Path, points: list[dict]) -> None:
     with path.open("w", newline="", encoding="utf-8") as f:
         if not points:
             return
-        writer = csv.DictWriter(f, fieldnames=list(points[0]))
-        writer.writeheader()
-        writer.writerows(points)
+        write_dicts(f, list(points[0]), points)
 
 
 def write_figure5(records: Sequence[dict], out: Path) -> list[Path]:

@@ -14,13 +14,13 @@ Rows (SPEC §6; GPR unless named):
 
 from __future__ import annotations
 
-import csv
 import math
 import statistics
 from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
 
+from ..csv_cells import write_rows
 from ..methods import COMPARISON_METHOD_NAMES
 from ..metrics import concentration, skip_share
 from ..tasks import TASKS
@@ -144,9 +144,7 @@ def write_table1(records: Sequence[dict], out: Path) -> tuple[Path, Path]:
     out = Path(out)
     csv_path, md_path = out / "table1.csv", out / "table1.md"
     with csv_path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["metric", "label"] + list(columns))
-        for key, label in rows:
-            writer.writerow([key, label] + [repr(float(columns[t].get(key, math.nan))) for t in columns])
+        write_rows(f, ["metric", "label"] + list(columns),
+                   ([key, label] + [float(columns[t].get(key, math.nan)) for t in columns] for key, label in rows))
     md_path.write_text(to_markdown(rows, columns), encoding="utf-8")
     return csv_path, md_path

@@ -9,10 +9,10 @@
 from .ablate import AblationResult, chosen_nodes, random_control
 from .aggregate import Aggregates, RoleAggregate, aggregate, sentences_through
 from .explain_many import ManyStream, explain_many
-from .sentence_set import ContrastBy, SentenceInstance, SentenceSet
+from .sentence_set import ContrastBy, DuplicateSentencesWarning, PerSentence, SentenceInstance, SentenceSet
 from .store import StudyStore
 from .study import Study
 
-__all__ = ["explain_many", "ManyStream", "SentenceSet", "SentenceInstance", "ContrastBy", "Study", "StudyStore",
-           "Aggregates", "RoleAggregate", "aggregate", "sentences_through", "AblationResult", "chosen_nodes",
-           "random_control"]
+__all__ = ["explain_many", "ManyStream", "SentenceSet", "SentenceInstance", "ContrastBy", "PerSentence",
+           "DuplicateSentencesWarning", "Study", "StudyStore", "Aggregates", "RoleAggregate", "aggregate",
+           "sentences_through", "AblationResult", "chosen_nodes", "random_control"]

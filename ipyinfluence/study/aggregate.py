@@ -17,7 +17,9 @@ group of sentences (``"all"`` and every value of the condition):
 Conditions (``by``): None (only ``"all"``), ``"sentence_type"``, ``"slot:NAME"`` (the
 filler of a slot), ``"label:NAME"`` (its label, e.g. the subject's number), ``"correct"``
 (``q(x) > 0``: with a QoI oriented correct − wrong, the model is right), or any
-function ``(instance, explanation) -> str``.
+function ``(instance, explanation) -> str``. A condition value whose text is ``"all"`` is
+keyed ``'"all"'`` (quoted; ``'"all"'`` becomes ``'""all""'`` and so on), so the group of every
+sentence keeps its name and no value can join it.
 
 A route is ``"skip"`` or a head number (from 0, as in :mod:`ipyinfluence.results`);
 tables write heads as ``h3``.
@@ -25,8 +27,6 @@ tables write heads as ``h3``.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import statistics
@@ -34,6 +34,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence, Union
 
+from ..csv_cells import dicts_to_csv
 from ..errors import InputError
 from ..metrics.entropy import pattern_entropy
 from ..metrics.nodes import graph_nodes, pattern_nodes
@@ -49,9 +50,21 @@ def route_label(route: Route) -> str:
     return SKIP if route == SKIP else f"h{int(route)}"
 
 
+def condition_key(value: str) -> str:
+    """The group key of a condition value: ``"all"`` (and its quoted forms) gain one pair of
+    quotes, any other text is itself. One-to-one, and never ``"all"``."""
+    inner = value
+    while len(inner) >= 2 and inner[0] == inner[-1] == '"':
+        inner = inner[1:-1]
+    return f'"{value}"' if inner == ALL else value
+
+
 def condition_value(by: Condition, instance: SentenceInstance, explanation: Explanation) -> str:
-    if by is None:
-        return ALL
+    """The key of the group ``instance`` joins under ``by`` (see :func:`condition_key`)."""
+    return ALL if by is None else condition_key(_raw_condition_value(by, instance, explanation))
+
+
+def _raw_condition_value(by: Condition, instance: SentenceInstance, explanation: Explanation) -> str:
     if callable(by):
         return str(by(instance, explanation))
     if by == "sentence_type":
@@ -180,12 +193,8 @@ class Aggregates:
         return out
 
     def to_csv(self) -> str:
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=["condition", "role", "layer", "measure", "key", "value"],
-                           lineterminator="\n")
-        w.writeheader()
-        w.writerows(self.rows())
-        return buf.getvalue()
+        """:meth:`rows` as CSV; text cells a spreadsheet would evaluate are quoted (:mod:`..csv_cells`)."""
+        return dicts_to_csv(["condition", "role", "layer", "measure", "key", "value"], self.rows())
 
     def to_dict(self) -> dict[str, Any]:
         return {"by": self.by, "level": self.level, "num_layers": self.num_layers, "num_heads": self.num_heads,
@@ -251,9 +260,9 @@ def aggregate(instances: Sequence[SentenceInstance], explanations: Mapping[int, 
     level = level or first.level
     if roles is None:
         roles = list(dict.fromkeys(r for _i, inst, _e in done for r in inst.token_roles))
-    groups: dict[str, list] = {ALL: done}
+    groups: dict[str, list] = {ALL: list(done)}
     if by is not None:
-        for item in done:
+        for item in done:  # condition_value is never ALL here, so no group is the list iterated
             groups.setdefault(condition_value(by, item[1], item[2]), []).append(item)
     out: dict[str, dict[str, RoleAggregate]] = {}
     for cond, members in groups.items():

@@ -5,7 +5,9 @@ subject's number), one role per token (which position is which slot; special tok
 their own role, fixed template words are the word itself, ``the_2`` for a repeat) and a
 sentence type (the labels joined, ``sing_plur``). Its QoI may depend on them:
 :class:`ContrastBy` orients ``TokenContrast(correct, wrong)`` by a slot's label, so a
-positive ``q`` means the model is right.
+positive ``q`` means the model is right; :class:`PerSentence` wraps any function of the
+instance that returns a QoI. A plain callable is a QoI itself (``(outputs) -> Tensor[B]``,
+as everywhere else in the library), the same for every sentence.
 
 Templates: ``"the {subject} that the {attractor} {verb} [MASK] happy ."`` with word lists
 ``{"subject": {"sing": [...], "plur": [...]}, "verb": [...]}`` (a plain list has no
@@ -13,6 +15,10 @@ label). ``n=None`` takes every combination (slot order); ``n=k`` samples ``k`` d
 combinations with ``random.Random(seed)``. Every filler must be one token in context, so
 that all sentences of the template share one token layout (the fixed-layout rule of the
 paper's tasks); a filler that is not gets an :class:`InputError` naming it and its pieces.
+
+Sentences the tokenizer cannot tell apart (two emoji that both become ``[UNK]``, or one
+text pasted twice) would be the same input counted twice: templates and pasted texts keep
+the first of each and say how many were dropped (:class:`DuplicateSentencesWarning`).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import itertools
 import random
 import re
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Mapping, Sequence, Union
 
@@ -30,6 +37,32 @@ from ..tasks.token_roles import token_roles_batch
 
 _SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 Words = Union[Sequence[str], Mapping[str, Sequence[str]]]
+
+
+class DuplicateSentencesWarning(UserWarning):
+    """Sentences with the same input ids as an earlier one were dropped from a set."""
+
+
+def _drop_duplicates(items: list, ids: Sequence[Sequence[int]], text_of, tokenizer) -> list:
+    """``items`` without those whose input ids repeat an earlier one's, with a warning saying how many."""
+    first: dict[tuple, Any] = {}
+    kept, dropped = [], []
+    for item, item_ids in zip(items, ids):
+        key = tuple(item_ids)
+        if key in first:
+            dropped.append((item, first[key]))
+        else:
+            first[key] = item
+            kept.append(item)
+    if dropped:
+        item, earlier = dropped[0]
+        tokens = tokenizer.convert_ids_to_tokens(list(ids[items.index(item)]))
+        warnings.warn(f"{len(dropped)} of {len(items)} sentences dropped: each gives the same tokens as an earlier "
+                      f"one, so it would be the same input counted twice (e.g. {text_of(earlier)!r} and "
+                      f"{text_of(item)!r} are both {tokens}; the first is kept). {len(kept)} distinct sentences "
+                      "remain.",
+                      DuplicateSentencesWarning, stacklevel=3)
+    return kept
 
 
 @dataclass
@@ -99,12 +132,24 @@ class ContrastBy:
         return good, bad
 
 
-QoISpec = Union[QoI, Callable[[SentenceInstance], Any], None]
+@dataclass(frozen=True)
+class PerSentence:
+    """A QoI chosen per sentence: ``PerSentence(lambda inst: TokenContrast(...))``.
+
+    ``fn(instance)`` returns a QoI (or a callable ``(outputs) -> Tensor[B]``). Needed because
+    a plain callable passed as ``qoi`` is the QoI itself, called with the model's outputs.
+    """
+
+    fn: Callable[[SentenceInstance], Any]
+
+
+QoISpec = Union[QoI, ContrastBy, PerSentence, Callable[[Any], Any], None]
 
 
 class SentenceSet:
-    """Instances plus how to get each one's QoI (``qoi``: a QoI, a callable of the
-    instance, or None to use the instance's own ``good``/``bad``)."""
+    """Instances plus how to get each one's QoI (``qoi``: a QoI or a callable
+    ``(outputs) -> Tensor[B]`` for every sentence, :class:`ContrastBy` or
+    :class:`PerSentence` per sentence, or None to use the instance's own ``good``/``bad``)."""
 
     def __init__(self, instances: Sequence[SentenceInstance], qoi: QoISpec = None, *, template: str | None = None,
                  words: Mapping[str, Any] | None = None):
@@ -112,7 +157,8 @@ class SentenceSet:
             raise InputError("the sentence set is empty: give at least one sentence.")
         self.instances = list(instances)
         self.template, self.words = template, dict(words) if words else None
-        self._qoi = qoi
+        # one QoI for every sentence: a QoI, or a callable of the outputs (checked here, once)
+        self._qoi = qoi if qoi is None or isinstance(qoi, (ContrastBy, PerSentence)) else as_qoi(qoi)
         if isinstance(qoi, ContrastBy):  # fix the contrast words in the instances (saved with them)
             for inst in self.instances:
                 inst.good, inst.bad = qoi.pair(inst)
@@ -143,9 +189,9 @@ class SentenceSet:
                 raise InputError(f"sentence {index} ({inst.text!r}) has no QoI: give qoi= (a QoI, or a function "
                                  "of the instance such as ContrastBy('subject', {...})).")
             return TokenContrast(inst.good, inst.bad)
-        if isinstance(spec, QoI):
-            return spec
-        return as_qoi(spec(inst))
+        if isinstance(spec, PerSentence):
+            return as_qoi(spec.fn(inst))
+        return spec
 
     def qois(self) -> list[QoI]:
         return [self.qoi(i) for i in range(len(self))]
@@ -176,6 +222,7 @@ class SentenceSet:
         types = list(sentence_types) if sentence_types is not None else [""] * len(texts)
         instances = [SentenceInstance(text=t, token_roles=r, sentence_type=ty)
                      for t, (r, _ids), ty in zip(texts, layouts, types)]
+        instances = _drop_duplicates(instances, [ids for _r, ids in layouts], lambda i: i.text, tokenizer)
         return cls(instances, qoi)
 
     @classmethod
@@ -251,6 +298,7 @@ class SentenceSet:
             label_type = "_".join(labels[s] for s in slots if s in labels)
             instances.append(SentenceInstance(text=text, token_roles=roles, slots=filled, labels=labels,
                                               sentence_type=label_type))
+        instances = _drop_duplicates(instances, [ids for _r, ids in layouts], lambda i: i.text, tokenizer)
         return cls(instances, qoi, template=template, words=words)
 
     @classmethod

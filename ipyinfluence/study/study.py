@@ -6,14 +6,16 @@
     study.ablate(layer=3, head=4, at="subject")
 
 With ``path``, every explanation is appended to a JSON-lines file the moment it is
-computed (:mod:`.store`); constructing the same study again (same sentences, model and
-options) loads what is there and ``run()`` computes only the rest, so a kernel restart
-or an interrupted run loses at most one sentence's work and duplicates nothing.
-``Study.open(path, model)`` reloads a study from its file alone.
+computed (:mod:`.store`); constructing the same study again (same sentences, model
+weights, options and QoI) loads what is there and ``run()`` computes only the rest, so a
+kernel restart or an interrupted run loses at most one sentence's work and duplicates
+nothing, also with several Study objects or processes on one file (the file is locked
+for each append). ``Study.open(path, model)`` reloads a study from its file alone.
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable, Sequence
 
 from ..errors import InputError
@@ -22,6 +24,8 @@ from ..results import Explanation
 from .ablate import AblationResult, ablate_study
 from .aggregate import Aggregates, Condition, aggregate, sentences_through
 from .explain_many import DEFAULT_BATCH_SENTENCES, explain_many
+from .fingerprint import weights_fingerprint
+from .qoi_identity import qoi_identity
 from .sentence_set import QoISpec, SentenceSet
 from .store import StudyStore
 
@@ -47,22 +51,39 @@ class Study:
         self._qois = sentences.qois()
         self.explanations: dict[int, Explanation] = {}
         self.store: StudyStore | None = None
-        if path is not None:
-            self.store = StudyStore(path, self._header())
+        if path is not None:  # opened (and checked) before anything is computed
+            self.store = StudyStore(path, self._header(), tokens_of=self._tokens_of)
             self.explanations = dict(self.store.explanations)
+            if self.pending and not self.store.writable:
+                raise InputError(f"{self.store.path} is read-only and {len(self.pending)} sentences are still to "
+                                 "compute; make it writable or give another path.")
+
+    def _tokens_of(self, index: int) -> list[str]:
+        return self.model.encode(self.sentences[index].text).tokens
 
     def _header(self) -> dict[str, Any]:
-        return {"model": self.model.name, "options": {k: str(v) if k == "baseline" else v
-                                                      for k, v in self.options.items()},
+        return {"model": self.model.name, "weights": weights_fingerprint(self.model),
+                "options": {k: str(v) if k == "baseline" else v for k, v in self.options.items()},
                 "sentences": self.sentences.to_dict(),
-                "qois": [_describe(q) for q in self._qois]}
+                "qois": [qoi_identity(q) for q in self._qois]}
 
     @classmethod
     def open(cls, path: str, model, qoi: QoISpec = None, **kwargs) -> "Study":
         """A study from its file (the sentences and options stored there)."""
-        header = StudyStore(path).header
-        sentences = SentenceSet.from_dict(header["sentences"], qoi)
-        opts = {**header["options"], **kwargs}
+        store = StudyStore(path)
+        store.close()
+        try:
+            sentences = SentenceSet.from_dict(store.header["sentences"], qoi)
+        except (KeyError, TypeError, ValueError) as e:
+            raise InputError(f"{store.path}:1: the study header's sentences are damaged ({type(e).__name__}: {e}); "
+                             "give another path, or delete the file to start again.") from None
+        opts = {**store.header["options"], **kwargs}
+        known = [n for n, p in inspect.signature(cls.__init__).parameters.items()
+                 if p.kind == p.KEYWORD_ONLY and n != "path"]
+        unknown = sorted(set(opts) - set(known))
+        if unknown:
+            raise InputError(f"{store.path}:1: the study header has unknown explain options {unknown}; the options "
+                             f"are {known}.")
         return cls(model, sentences, path=path, **opts)
 
     # -- state -------------------------------------------------------------------------
@@ -87,6 +108,8 @@ class Study:
     # -- running -----------------------------------------------------------------------
     def iter_run(self):
         """Explain the pending sentences; yields ``(index, Explanation)`` as each is saved."""
+        if self.store is not None:  # another writer of the file may have stored some since
+            self.explanations.update(self.store.refresh())
         todo = self.pending
         if not todo:
             return
@@ -95,7 +118,7 @@ class Study:
         for j, e in stream:
             i = todo[j]
             if self.store is not None:
-                self.store.append(i, e)
+                e = self.store.append(i, e)  # the stored one, if another writer saved it first
             self.explanations[i] = e
             yield i, e
 
@@ -131,6 +154,3 @@ class Study:
                             control=control, seed=seed, layer=layer, head=head, at=at, pattern=pattern,
                             routes=routes, nodes=nodes)
 
-
-def _describe(qoi) -> str:
-    return repr(qoi)

@@ -56,3 +56,35 @@ def test_figure5_files(reference_run):
         (task,) = list(csv.DictReader(f))
     assert task["task"] == TASK
     assert float(task["mean_q"]) == sum(r["q"]["input"] for r in records) / N
+
+
+def test_csv_files_hold_no_cell_a_spreadsheet_would_run(reference_run, tmp_path):
+    """A task name or role such as =1+1 / @sum(a1) / -1+2 (a hand-edited results file) was a bare cell."""
+    import copy
+
+    from ipyinfluence.reproduce import write_figure5, write_table1
+
+    _out, records = reference_run
+    hostile = copy.deepcopy(records)
+    for r in hostile:
+        r["task"] = "=1+1"
+        r["token_roles"] = ["@sum(a1)" if i == 1 else "-1+2" if i == 2 else role
+                            for i, role in enumerate(r["token_roles"])]
+    paths = [write_table1(hostile, tmp_path)[0]] + [p for p in write_figure5(hostile, tmp_path) if p.suffix == ".csv"]
+    cells = []
+    for p in paths:
+        with p.open(newline="") as f:
+            cells += [c for row in csv.reader(f) for c in row]
+    assert {"'=1+1", "'@sum(a1)", "'-1+2"} <= set(cells)
+    formulas = [c for c in cells if c.startswith(("=", "+", "@", "\t", "\r"))
+                or (c.startswith("-") and not _is_number(c))]
+    assert formulas == []
+    assert any(c.startswith("-") and _is_number(c) for c in cells)  # negative numbers stay numbers
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -1,6 +1,10 @@
 """Aggregates against a small study counted by hand."""
 
+import contextlib
+import csv
+import io
 import math
+import signal
 import statistics
 
 import pytest
@@ -101,3 +105,55 @@ def test_sentences_through_a_cell_and_exports():
     assert data["groups"]["all"]["subject"]["routes"][1] == {"skip": 1, "h1": 2}
     with pytest.raises(InputError, match="run the study first"):
         aggregate(instances, {})
+
+
+
+@contextlib.contextmanager
+def deadline(seconds):
+    """Fail (instead of hanging) if the block runs longer than ``seconds``."""
+    def stop(*_):
+        raise TimeoutError(f"still running after {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@pytest.mark.parametrize("by", ["slot:subject", "label:subject", "callable"])
+def test_a_condition_value_all_is_its_own_group(by):
+    """A filler, label or callable value "all" used to join (and grow) the list it iterated: a hang."""
+    instances, explanations = study()
+    for inst, value in zip(instances, ["all", '"all"', "x"]):
+        inst.slots["subject"] = inst.labels["subject"] = value
+    condition = (lambda inst, e: inst.slots["subject"]) if by == "callable" else by
+    with deadline(10):
+        agg = aggregate(instances, explanations, by=condition)
+        through = sentences_through(instances, explanations, "subject", 2, 1, by=condition, condition='"all"')
+    assert agg.conditions == ["all", '"all"', '""all""', "x"]
+    assert agg.get("subject").indices == [0, 1, 2]  # "all" is still every sentence
+    assert agg.get("subject", '"all"').indices == [0] and agg.get("subject", '""all""').indices == [1]
+    assert agg.get("subject", "x").indices == [2]
+    assert through == [0]
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_text():
+    """Roles, labels and fillers like =1+1, @sum(a1), -1+2 were bare cells (CSV injection)."""
+    instances, explanations = study()
+    hostile = ["=1+1", "@sum(a1)", "-1+2"]
+    for inst, label in zip(instances, hostile):
+        inst.labels["subject"] = label
+        inst.token_roles = tuple("+cmd|' /C calc'!A0" if r == "subject" else r for r in inst.token_roles)
+    agg = aggregate(instances, explanations, by="label:subject")
+    rows = list(csv.reader(io.StringIO(agg.to_csv())))
+    text_cells = [c for row in rows for c in row[:5]]
+    assert not [c for c in text_cells if c.startswith(FORMULA_STARTS)]
+    assert {"'=1+1", "'@sum(a1)", "'-1+2", "'+cmd|' /C calc'!A0"} <= set(text_cells)
+    g_means = [float(row[5]) for row in rows[1:] if row[3] == "g_mean"]
+    assert min(g_means) < 0  # a negative number we computed is still a number (not quoted)

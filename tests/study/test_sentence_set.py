@@ -1,9 +1,11 @@
 """Sentence sets: templates (product and seeded samples), roles, contrasts, and clear errors."""
 
+import warnings
+
 import pytest
 
 from ipyinfluence import InputError, TokenContrast
-from ipyinfluence.study import ContrastBy, SentenceInstance, SentenceSet
+from ipyinfluence.study import ContrastBy, DuplicateSentencesWarning, SentenceInstance, SentenceSet
 
 TEMPLATE = "the {subject} that the {attractor} {verb} [MASK] happy ."
 WORDS = {"subject": {"sing": ["author", "pilot"], "plur": ["authors", "pilots"]},
@@ -84,3 +86,18 @@ def test_task_generator_and_round_trip(mlm):
     back = SentenceSet.from_dict(s.to_dict())
     assert [i.to_dict() for i in back] == [i.to_dict() for i in s]
     assert SentenceInstance.from_dict(inst.to_dict()) == inst
+
+
+def test_fillers_with_the_same_input_ids_are_one_sentence(mlm):
+    """Two emoji both become [UNK]: the same input, once (it was counted twice)."""
+    words = {"subject": ["😀", "🐍", "author"], "verb": ["like", "hate"]}
+    with pytest.warns(DuplicateSentencesWarning, match=r"2 of 6 sentences dropped.*'the 😀 .*'the 🐍 .*\[UNK\]"):
+        s = SentenceSet.from_template("the {subject} that we {verb} [MASK] happy .", words, mlm)
+    assert s.texts == ["the 😀 that we like [MASK] happy .", "the 😀 that we hate [MASK] happy .",
+                       "the author that we like [MASK] happy .", "the author that we hate [MASK] happy ."]
+    with pytest.warns(DuplicateSentencesWarning, match="1 of 3 sentences dropped"):
+        t = SentenceSet.from_texts(["a 🎉 [MASK] .", "b [MASK] .", "a 🎈 [MASK] ."], mlm)
+    assert t.texts == ["a 🎉 [MASK] .", "b [MASK] ."]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # distinct sentences: no warning
+        assert len(SentenceSet.from_texts(["a [MASK] .", "b [MASK] ."], mlm)) == 2

@@ -86,20 +86,25 @@ def test_a_thousand_sentence_study_reloads(mlm, tmp_path):
     assert len(study) == 1000
     one = study.run(should_stop=lambda: True).explanations[0]  # one real explanation, then stop
     study.store.append(0, one)  # a second write of an index that is stored: ignored
-    with path.open("a") as f:  # the other 999 as copies (one write): only the file's round trip is tested here
-        f.write("".join(json.dumps({"kind": "explanation", "index": i, "explanation": one.to_dict()}) + "\n"
-                        for i in range(1, 1000)))
+    with path.open("a") as f:  # the other 999 as copies of it, each given its sentence's text and tokens
+        f.write("".join(json.dumps({"kind": "explanation", "index": i, "explanation": _as(one, s[i].text, mlm)})
+                        + "\n" for i in range(1, 1000)))
     back = Study(mlm, SentenceSet.from_template("{a} {b} {c} [MASK] .", words, mlm, TokenContrast("is", "are")),
                  path=path, steps=3, level="embedding", batch_sentences=1)
     assert back.complete and len(back.explanations) == 1000
-    assert back.explanations[999].to_dict() == one.to_dict()
+    assert back.explanations[999].to_dict() == _as(one, s[999].text, mlm)
     assert len(records(path)) == 1001
+
+
+def _as(explanation, text, model):
+    """``explanation``'s record as if it explained ``text`` (only the file's round trip is tested with it)."""
+    return {**explanation.to_dict(), "text": text, "tokens": model.encode(text).tokens}
 
 
 def test_another_study_in_the_same_file_is_refused(mlm, tmp_path):
     path = tmp_path / "s.jsonl"
     make(mlm, path)
-    with pytest.raises(InputError, match="another explain options"):
+    with pytest.raises(InputError, match="other explain options"):
         Study(mlm, SentenceSet.from_template(TEMPLATE, WORDS, mlm, AGREE), path=path, steps=5)
     with pytest.raises(InputError, match="another sentence set"):
         Study(mlm, SentenceSet.from_template(TEMPLATE, {**WORDS, "verb": ["love"]}, mlm, AGREE), path=path, steps=3)
