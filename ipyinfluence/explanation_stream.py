@@ -1,7 +1,7 @@
 """``explain`` / ``iter_explain``: validate, share one pass over the α batch, then run
 GPR over chunks of source words and stream each word's :class:`WordResult`.
 
-Choices the SPEC leaves open (documented here, as it asks):
+Choices the method (docs/method.md) leaves open, made here:
 
 * Sources default to every position except the QoI's readout position; they may be
   given as positions or tokens (a token names its first occurrence).
