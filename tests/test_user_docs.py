@@ -92,3 +92,27 @@ def test_one_measured_statement_of_the_default_rules_accuracy():
         compact = " ".join(texts[name].split())
         assert re.search(r"0\.03(-0\.39)?% of max\|g", compact), name  # Gauss–Legendre/32
         assert re.search(r"1\.[78](-2\.6)?%", compact), name  # the paper's 51 points
+
+
+def test_public_docstrings_cite_the_method_not_the_specification():
+    """help() on anything the package exports (and on its module) cites docs/method.md."""
+    import inspect
+    import sys
+
+    import ipyinfluence
+    import ipyinfluence.methods
+    import ipyinfluence.metrics
+    import ipyinfluence.study
+
+    found = set()
+    for pkg in (ipyinfluence, ipyinfluence.metrics, ipyinfluence.methods, ipyinfluence.study):
+        for name in getattr(pkg, "__all__", []):
+            obj = getattr(pkg, name)
+            docs = [obj.__doc__ or ""]
+            if inspect.isclass(obj):
+                docs += [m.__doc__ or "" for _, m in inspect.getmembers(obj) if callable(m) or isinstance(m, property)]
+            module = sys.modules.get(getattr(obj, "__module__", None) or "")
+            docs.append(getattr(module, "__doc__", None) or "")
+            if any("SPEC" in d for d in docs):
+                found.add(f"{pkg.__name__}.{name}")
+    assert found == set()
