@@ -57,6 +57,24 @@ def test_studies_and_their_view_default_to_gauss_legendre_32(mlm):
     assert view.steps_box.value == 32
 
 
+def test_a_study_file_without_its_rule_is_refused_not_mixed(mlm, tmp_path):
+    """A file written before the default changed holds paper-rule results under the same
+    steps; resuming it with Gauss–Legendre would mix two rules in one study."""
+    import json
+
+    from ipyinfluence import InputError
+
+    path = tmp_path / "s.jsonl"
+    Study(mlm, [TEXT], QOI, path=str(path), steps=3).run()
+    lines = path.read_text().splitlines()
+    header = json.loads(lines[0])
+    assert header["options"]["quadrature"] == "gauss-legendre"
+    del header["options"]["quadrature"]
+    path.write_text("\n".join([json.dumps(header)] + lines[1:]) + "\n")
+    with pytest.raises(InputError, match="explain options"):
+        Study(mlm, [TEXT], QOI, path=str(path), steps=3)
+
+
 def test_reproduce_keeps_the_papers_rule(monkeypatch):
     import argparse
 
