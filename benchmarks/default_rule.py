@@ -1,9 +1,8 @@
-"""What the Explorer's default buys: CPU time of ``explain`` with the paper's rule (51
-points, plain mean) against Gauss–Legendre with 32 nodes, on the offline all-MiniLM-L6-v2,
+"""What the default rule buys: CPU time of ``explain`` with the paper's rule (51 points,
+plain mean) against Gauss–Legendre with 32 nodes (the default), on the offline all-MiniLM-L6-v2,
 both levels, every word of two natural sentences, one torch thread. Each setting runs in a
 fresh process, interleaved, best of 3 repeats; ``--old-tree PATH`` adds the paper's rule run
-by another checkout of the project (e.g. one before the adjoint embedding sweep) so the
-table says what the release buys over it.
+by another checkout of the project, so the table compares two versions too.
 
     python benchmarks/default_rule.py [--rounds 2] [--old-tree /path/to/old/checkout]
 """
@@ -21,13 +20,14 @@ REPO = Path(__file__).resolve().parents[1]
 TEXTS = ["the quick brown fox jumps over the lazy dog near the river .",
          "a young woman reads an old book in the quiet library every morning ."]
 CHILD = r"""
-import json, sys, time, torch
+import inspect, json, sys, time, torch
 torch.set_num_threads(1)
 from ipyinfluence import EmbeddingSimilarity, explain, load_model
 steps, rule, texts = int(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
 m = load_model("sentence-transformers/all-MiniLM-L6-v2")
 q = EmbeddingSimilarity("a writer is glad .")
-kw = {} if rule == "paper" else {"quadrature": rule}  # an old checkout knows only the paper's rule
+# the rule by name (the default is Gauss–Legendre); a checkout without the option knows only the paper's rule
+kw = {"quadrature": rule} if "quadrature" in inspect.signature(explain).parameters else {}
 explain(m, texts[0], q, steps=steps, **kw)  # warm-up
 best = float("inf")
 for _ in range(3):

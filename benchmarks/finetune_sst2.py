@@ -6,9 +6,13 @@ script makes a small one on CPU: a classification head on all-MiniLM-L6-v2
 1: positive}`` as GLUE), trained on a seeded subset of GLUE SST-2 train, evaluated on the
 validation set, saved as safetensors with its tokenizer::
 
-    python benchmarks/finetune_sst2.py                       # ~/.cache/ipyinfluence/minilm-sst2
+    python benchmarks/finetune_sst2.py --train SST-2/train.tsv --dev SST-2/dev.tsv   # ~/.cache/ipyinfluence/minilm-sst2
     ipyinfluence reproduce --task sa --model ~/.cache/ipyinfluence/minilm-sst2 \\
-        --sst2 ../shared/data/sst2/dev.tsv -n 100 --out runs/sa
+        --sst2 SST-2/dev.tsv -n 100 --out runs/sa
+
+``SST-2/`` is a copy of GLUE's SST-2 folder. Developer-only: in a development checkout,
+``--train``/``--dev`` default to the reference copies beside it (``../shared/data/sst2``,
+which a clone does not have).
 
 Defaults are sized for 2 CPU cores (8000 sentences, one epoch, batch 32, at most 64
 tokens, batches padded to their longest sentence). ``training.json`` in the output folder
@@ -28,7 +32,7 @@ from pathlib import Path
 import torch
 
 HERE = Path(__file__).resolve().parent
-DATA = HERE.parent.parent / "shared" / "data" / "sst2"
+DATA = HERE.parent.parent / "shared" / "data" / "sst2"  # developer-only: beside a development checkout
 DEFAULT_OUT = Path.home() / ".cache" / "ipyinfluence" / "minilm-sst2"
 LABELS = {0: "negative", 1: "positive"}
 
@@ -61,8 +65,9 @@ def accuracy(model, tokenizer, rows, max_len: int, batch: int = 64) -> float:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    p.add_argument("--train", type=Path, default=DATA / "train.tsv")
-    p.add_argument("--dev", type=Path, default=DATA / "dev.tsv")
+    p.add_argument("--train", type=Path, default=DATA / "train.tsv",
+                   help="GLUE SST-2 train.tsv (default: the reference copy beside a development checkout)")
+    p.add_argument("--dev", type=Path, default=DATA / "dev.tsv", help="GLUE SST-2 dev.tsv (default: as --train)")
     p.add_argument("--max-train", type=int, default=8000, help="training sentences (a seeded sample; 0 = all)")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--batch", type=int, default=32)
@@ -72,6 +77,9 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = p.parse_args(argv)
+    for path in (args.train, args.dev):
+        if not path.is_file():
+            sys.exit(f"no SST-2 file at {path}: give GLUE's SST-2 files with --train PATH/train.tsv --dev PATH/dev.tsv")
 
     import transformers as tf
 

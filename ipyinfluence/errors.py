@@ -6,7 +6,7 @@ class InfluenceError(ValueError):
 
 
 class UnsupportedModelError(InfluenceError):
-    """The architecture cannot be mapped onto the influence graph (SPEC §1)."""
+    """The architecture cannot be mapped onto the influence graph (docs/method.md §1)."""
 
 
 class InputError(InfluenceError):

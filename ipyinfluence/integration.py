@@ -1,4 +1,4 @@
-"""The distribution of interest (SPEC §2): a straight line from a baseline to the input
+"""The distribution of interest (docs/method.md §2): a straight line from a baseline to the input
 in word-embedding space, sampled at the points of an integration rule
 (:mod:`ipyinfluence.quadrature`; the paper's is ``α = linspace(0, 1, steps)``, plain mean).
 Position and token-type embeddings are not interpolated.

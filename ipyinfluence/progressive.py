@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from .explanation_stream import iter_explain
+from .quadrature import DEFAULT_STEPS
 from .results import Explanation, WordResult
 
 
@@ -26,7 +27,8 @@ class Update:
     explanation: Explanation  # the explanation this word belongs to (grows as words arrive)
 
 
-def iter_progressive(model, text: str, qoi, *, steps: int = 51, preview_steps: int = 5, **kwargs) -> Iterator[Update]:
+def iter_progressive(model, text: str, qoi, *, steps: int | str = DEFAULT_STEPS, preview_steps: int = 5,
+                     **kwargs) -> Iterator[Update]:
     """Yield every word twice: from a ``preview_steps`` run, then from the exact run.
 
     Input is validated before the first yield (the preview run checks it); all keyword

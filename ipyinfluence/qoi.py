@@ -1,4 +1,4 @@
-"""Quantities of interest (SPEC §2): model outputs -> one scalar per batch row.
+"""Quantities of interest (docs/method.md §2): model outputs -> one scalar per batch row.
 
 A QoI is bound to a model and a tokenised text before use (``bind``), which is where
 bad input is caught: no [MASK], a contrast word of several WordPieces, a QoI that does

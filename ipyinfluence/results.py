@@ -6,7 +6,7 @@ No torch, no widgets: every consumer imports these, never the reverse.
 
 Conventions
 -----------
-* Layers are numbered as in SPEC §1: ``0`` is the embedding output ``h^0``,
+* Layers are numbered as in docs/method.md §1: ``0`` is the embedding output ``h^0``,
   ``1..L`` the transformer layers' outputs. The word embedding ``x_i`` and the QoI
   are the pattern's two ends and are implicit (source position, ``Explanation.qoi``).
 * A *route* at the attention level is ``"skip"`` or a head index ``0..A-1``.
@@ -37,7 +37,7 @@ class EmbeddingStep:
     """One layer of an embedding-level pattern.
 
     ``scores[e]`` is the influence of the pattern restricted to node ``h^layer_e``
-    (SPEC §4.1, ``mean_α <T^l_e, G^l_e>``); ``chosen`` are the kept positions, best
+    (docs/method.md §4.1, ``mean_α <T^l_e, G^l_e>``); ``chosen`` are the kept positions, best
     first (one for GPR, ``top_k`` for the extension). Layer 0 has a single candidate,
     the source position itself. ``criterion`` is what a baseline method ranked the
     positions by, already multiplied by the sign it ranks with (``None`` for GPR,
@@ -81,7 +81,7 @@ class RouteCandidate:
 
 @dataclass
 class AttentionStep:
-    """One layer of an attention-level pattern (SPEC §4.2).
+    """One layer of an attention-level pattern (docs/method.md §4.2).
 
     ``candidates`` lists every route scored at this layer (the skip is a candidate only
     where the previous node sits at the same position), ``chosen`` the kept ones, best
@@ -153,7 +153,7 @@ class WordResult:
 
     @property
     def concentration(self) -> float:
-        """``I(x, π^e_i) / g_i`` (SPEC §6); nan when ``g_i == 0``."""
+        """``I(x, π^e_i) / g_i`` (docs/method.md §6); nan when ``g_i == 0``."""
         g = self.total_influence
         return self.embedding.influence / g if g != 0 else float("nan")
 
@@ -193,7 +193,7 @@ class Explanation:
     def completeness_gap(self) -> float:
         """``Σ g_i - (q(x) - q(b))`` over all positions' words computed so far.
 
-        Only meaningful when every position is a source; see SPEC §2.
+        Only meaningful when every position is a source; see docs/method.md §2.
         """
         return sum(w.total_influence for w in self.words) - (self.q_input - self.q_baseline)
 

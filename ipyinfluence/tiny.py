@@ -30,10 +30,11 @@ def tiny_tokenizer():
     if path is not None:
         return BertTokenizerFast.from_pretrained(str(path), local_files_only=True)
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + sorted(set(_WORDS)) + [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"] + list("abcdefghijklmnopqrstuvwxyz")
-    folder = Path(tempfile.mkdtemp(prefix="ipyinfluence-vocab-"))
-    (folder / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n")
-    # from a folder: transformers 5 ignores ``vocab_file=`` in the constructor (an empty vocab)
-    return BertTokenizerFast.from_pretrained(str(folder), do_lower_case=True, local_files_only=True)
+    # from a folder: transformers 5 ignores ``vocab_file=`` in the constructor (an empty vocab);
+    # the tokenizer keeps the vocabulary in memory, so the folder goes once it is read
+    with tempfile.TemporaryDirectory(prefix="ipyinfluence-vocab-") as folder:
+        (Path(folder) / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n")
+        return BertTokenizerFast.from_pretrained(folder, do_lower_case=True, local_files_only=True)
 
 
 def tiny_config(family: str = "bert", vocab_size: int = 30522, *, hidden: int = 32, layers: int = 2, heads: int = 4,

@@ -109,7 +109,7 @@ def test_baselines(mlm):
         ("the [MASK] is [MASK] .", TokenContrast("is", "are"), {}, QoIError, r"2 \[MASK\] tokens"),
         (TEXT, TokenContrast("unbelievably", "are"), {}, InputError, r"WordPieces \['un"),
         (TEXT, ClassContrast(0, 1), {}, QoIError, "needs a classification model"),
-        (TEXT, TokenContrast("is", "are"), {"steps": 1}, InputError, "at least 2"),
+        (TEXT, TokenContrast("is", "are"), {"steps": 1, "quadrature": "paper"}, InputError, "at least 2"),
         (TEXT, TokenContrast("is", "are"), {"level": "neuron"}, InputError, "level must be"),
         (TEXT, TokenContrast("is", "are"), {"sources": ["zebra"]}, InputError, "not a token"),
         (TEXT, TokenContrast("is", "are"), {"sources": [7]}, InputError, "where the QoI reads"),

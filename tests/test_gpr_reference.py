@@ -280,7 +280,7 @@ def test_completeness_gap_shrinks_with_more_steps(model, qoi):
     gaps = []
     for steps in (3, 11, 51, 201):
         # every position but the [MASK], whose x − b is zero under the mask baseline
-        res = explain(model, TEXT, qoi, steps=steps, level="embedding")
+        res = explain(model, TEXT, qoi, steps=steps, level="embedding", quadrature="paper")
         gaps.append(abs(res.completeness_gap))
     delta = abs(res.q_input - res.q_baseline)
     assert gaps[0] > gaps[1] > gaps[2] > gaps[3]

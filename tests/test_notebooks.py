@@ -5,7 +5,13 @@ Each notebook is executed headlessly with nbclient in the venv's ``python3`` ker
 switched off and, where the real model cannot be had, ``IPYINFLUENCE_MODEL=tiny…``.
 A cell that raises fails the test; the checks after that make sure each notebook took
 the branch it was meant to (the right QoI for the model's task, the honest label on a
-random model, a widget actually displayed). Executed copies go to ``tests/artifacts/``.
+random model, a widget actually displayed).
+
+Each run gets its own working folder and its own ``TMPDIR`` under pytest's ``tmp_path``, so
+nothing a notebook writes (the hypotheses notebook's study file, anything a library puts in
+the temporary folder) lands in the checkout or in the machine's /tmp, and no run resumes
+another's files. Executed copies go beside them, or to the folder named by
+``IPYINFLUENCE_NOTEBOOK_ARTIFACTS`` (e.g. ``tests/artifacts`` in CI, to read them).
 """
 
 from __future__ import annotations
@@ -23,13 +29,14 @@ from ipyinfluence.model import offline_model_path
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
-ARTIFACTS = REPO / "tests" / "artifacts"
+ARTIFACTS_ENV = "IPYINFLUENCE_NOTEBOOK_ARTIFACTS"
 CELL_TIMEOUT_S = 300  # one cell; the slowest (the offline encoder's explain) takes well under a minute
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
-def _kernel_env(overrides: dict[str, str | None]) -> dict[str, str]:
+def _kernel_env(overrides: dict[str, str | None], tmpdir: Path) -> dict[str, str]:
     env = dict(os.environ)
+    env["TMPDIR"] = str(tmpdir)  # the kernel's tempfile.gettempdir(): this run's own
     # The repo on the path, so the notebooks import this checkout even without `pip install -e .`.
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
     env["HF_HUB_OFFLINE"] = "1"  # no network: the default model must not try the hub
@@ -46,16 +53,20 @@ def _kernel_env(overrides: dict[str, str | None]) -> dict[str, str]:
     return env
 
 
-def execute(name: str, label: str, overrides: dict[str, str | None]) -> nbformat.NotebookNode:
+def execute(name: str, label: str, overrides: dict[str, str | None], workdir: Path) -> nbformat.NotebookNode:
+    """Run ``name`` with ``workdir/cwd`` as its working folder and ``workdir/tmp`` as its TMPDIR."""
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    (workdir / "cwd").mkdir(parents=True, exist_ok=True)
+    (workdir / "tmp").mkdir(exist_ok=True)
     client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+                            resources={"metadata": {"path": str(workdir / "cwd")}})
     started = time.perf_counter()
     try:
-        client.execute(env=_kernel_env(overrides))  # raises CellExecutionError on the first failing cell
+        client.execute(env=_kernel_env(overrides, workdir / "tmp"))  # raises CellExecutionError on the first failing cell
     finally:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, ARTIFACTS / f"{Path(name).stem}-{label}.ipynb")
+        artifacts = Path(os.environ.get(ARTIFACTS_ENV) or workdir)
+        artifacts.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, artifacts / f"{Path(name).stem}-{label}.ipynb")
     print(f"{name} [{label}]: {time.perf_counter() - started:.1f}s")
     return nb
 
@@ -97,8 +108,9 @@ ENCODER_CASE = "default" if offline_model_path() is not None else "tiny-encoder"
     ("tiny-classifier", "classification", "the movie is not bad ."),
     (ENCODER_CASE, "encoder", "how do i reset my password ?"),
 ])
-def test_quickstart_runs_for_every_kind_of_model(model_env, task, expect):
-    nb = execute("quickstart.ipynb", model_env, {"IPYINFLUENCE_MODEL": None if model_env == "default" else model_env})
+def test_quickstart_runs_for_every_kind_of_model(model_env, task, expect, tmp_path):
+    nb = execute("quickstart.ipynb", model_env, {"IPYINFLUENCE_MODEL": None if model_env == "default" else model_env},
+                 tmp_path)
     assert_clean(nb)
     out = text_of(nb)
     assert f"({task}):" in out  # the model has the expected head
@@ -116,8 +128,8 @@ def test_quickstart_runs_for_every_kind_of_model(model_env, task, expect):
 
 # -- agreement ----------------------------------------------------------------------------
 
-def test_agreement_runs_with_the_tiny_override():
-    nb = execute("agreement.ipynb", "tiny", {"IPYINFLUENCE_MODEL": "tiny"})
+def test_agreement_runs_with_the_tiny_override(tmp_path):
+    nb = execute("agreement.ipynb", "tiny", {"IPYINFLUENCE_MODEL": "tiny"}, tmp_path)
     assert_clean(nb)
     out = text_of(nb)
     assert "is not available here" in out or "google/bert_uncased_L-6_H-512_A-8" in out
@@ -128,8 +140,8 @@ def test_agreement_runs_with_the_tiny_override():
     assert widget_outputs(nb) >= 2  # the pattern graph and the comparison
 
 
-def test_agreement_without_any_model_says_so_and_still_runs():
-    nb = execute("agreement.ipynb", "no-model", {})
+def test_agreement_without_any_model_says_so_and_still_runs(tmp_path):
+    nb = execute("agreement.ipynb", "no-model", {}, tmp_path)
     assert_clean(nb)
     out = text_of(nb)
     if "is not available here" in out:  # the usual case offline; a cached BERT-small would be used instead
@@ -140,7 +152,7 @@ def test_agreement_without_any_model_says_so_and_still_runs():
 
 def test_sentiment_runs_on_a_random_classifier_labelled_meaningless(tmp_path):
     # An empty home: no benchmarks/finetune_sst2.py folder; the hub is off (HF_HUB_OFFLINE).
-    nb = execute("sentiment.ipynb", "tiny", {"HOME": str(tmp_path)})
+    nb = execute("sentiment.ipynb", "tiny", {"HOME": str(tmp_path)}, tmp_path)
     assert_clean(nb)
     out = text_of(nb)
     assert "distilbert-base-uncased-finetuned-sst-2-english is not available here" in out  # tried, no hang
@@ -156,7 +168,7 @@ def test_sentiment_uses_the_classifier_folder_from_the_env_var(tmp_path):
     tokenizer = tiny_tokenizer()
     tiny_hf_model(task="classification", tokenizer=tokenizer, seed=3).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    nb = execute("sentiment.ipynb", "env-folder", {"IPYINFLUENCE_SA_MODEL": str(folder)})
+    nb = execute("sentiment.ipynb", "env-folder", {"IPYINFLUENCE_SA_MODEL": str(folder)}, tmp_path)
     assert_clean(nb)
     out = text_of(nb)
     assert "my-sst2-classifier" in out
@@ -171,7 +183,7 @@ def test_sentiment_falls_back_to_the_finetune_folder(tmp_path):
     tokenizer = tiny_tokenizer()
     tiny_hf_model(task="classification", tokenizer=tokenizer, seed=4).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    nb = execute("sentiment.ipynb", "finetune-folder", {"HOME": str(tmp_path)})
+    nb = execute("sentiment.ipynb", "finetune-folder", {"HOME": str(tmp_path)}, tmp_path)
     assert_clean(nb)
     out = text_of(nb)
     assert "using the SST-2 fine-tune in" in out and "minilm-sst2" in out
@@ -180,9 +192,13 @@ def test_sentiment_falls_back_to_the_finetune_folder(tmp_path):
 
 # -- hypotheses (a Study) -----------------------------------------------------------------
 
-def test_hypotheses_runs_with_the_tiny_override():
-    nb = execute("hypotheses.ipynb", "tiny", {"IPYINFLUENCE_MODEL": "tiny"})
+def test_hypotheses_runs_with_the_tiny_override(tmp_path):
+    nb = execute("hypotheses.ipynb", "tiny", {"IPYINFLUENCE_MODEL": "tiny"}, tmp_path)
     assert_clean(nb)
+    # the study file is in the notebook's working folder, not in the shared temporary folder,
+    # where another run (another user, another test run) would silently resume from it
+    assert [p.suffix for p in (tmp_path / "cwd").iterdir()] == [".jsonl"]
+    assert not list((tmp_path / "tmp").iterdir()), list((tmp_path / "tmp").iterdir())
     out = text_of(nb)
     assert "is not available here" in out or "google/bert_uncased_L-6_H-512_A-8" in out
     assert "meaningless" in out  # a random model is labelled as such

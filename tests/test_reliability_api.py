@@ -54,7 +54,7 @@ def test_nan_qoi_at_one_step_is_refused_naming_the_step(mlm, k, where):
         return torch.where(hit, q * float("nan"), q)
 
     with pytest.raises(QoIError, match=where):
-        explain(mlm, TEXT, nan_at_k, steps=5)
+        explain(mlm, TEXT, nan_at_k, steps=5, quadrature="paper")  # the steps include both ends
 
 
 def test_infinite_gradient_is_refused(mlm):
@@ -126,7 +126,7 @@ def test_heads_are_deterministic_in_train_mode(family, task):
 @pytest.mark.parametrize("steps, text", [(10**7, TEXT), (2 * 10**5, " ".join(["the guards like it ."] * 10) + " [MASK]")])
 def test_huge_steps_are_refused_before_allocating(mlm, steps, text):
     with pytest.raises(OutOfMemoryError, match=f"steps={steps} .* use (at most about \\d+ steps|a shorter text)"):
-        explain(mlm, text, TokenContrast("is", "are"), steps=steps)
+        explain(mlm, text, TokenContrast("is", "are"), steps=steps, quadrature="paper")  # GL stops at 1024 nodes
 
 
 # -- 9.7 bad arguments -------------------------------------------------------------------------------------

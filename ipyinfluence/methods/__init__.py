@@ -1,7 +1,7 @@
-"""Comparison methods: the paper's baseline patterns (SPEC §5), one per module.
+"""Comparison methods: the paper's baseline patterns (docs/method.md §5), one per module.
 
 Vocabulary: a *method* chooses a pattern (``"gpr"``, or one of these); a *baseline* is
-the input baseline ``b`` the path starts from (SPEC §2, :mod:`ipyinfluence.integration`).
+the input baseline ``b`` the path starts from (docs/method.md §2, :mod:`ipyinfluence.integration`).
 
 Each comparison method picks one node (``top_k`` with the extension) per layer per
 source word and returns the same batched tensors as :mod:`ipyinfluence.gpr`

@@ -1,4 +1,4 @@
-"""The ``attention`` baseline (SPEC §5): the max-product path over attention weights.
+"""The ``attention`` baseline (docs/method.md §5): the max-product path over attention weights.
 
 Embedding level. At the real input (α = 1) each layer's head-averaged attention is
 mixed with the residual as Abnar & Zuidema (2020) do, ``Â^l = 0.5·I + 0.5·mean_h A^l_h``,

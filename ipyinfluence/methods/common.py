@@ -1,5 +1,5 @@
 """What every baseline shares: given the nodes a baseline picked, score them exactly as
-GPR does (SPEC §3), so a baseline's ``I(x, π)`` and concentration compare with GPR's.
+GPR does (docs/method.md §3), so a baseline's ``I(x, π)`` and concentration compare with GPR's.
 
 A baseline only decides *which* node to keep per layer (its own criterion); the
 influence of the resulting pattern is then computed by the same restricted sweeps as
@@ -75,7 +75,7 @@ def forced_embedding_level(model: InfluenceModel, prep: Prepared, sources: torch
 def forced_attention_level(model: InfluenceModel, prep: Prepared, sources: torch.Tensor, emb: EmbeddingLevel,
                            chosen: list[torch.Tensor], criterion: list[torch.Tensor],
                            criterion_sign: torch.Tensor | None = None) -> MethodAttentionLevel:
-    """GPR's attention-level refinement (SPEC §4.2) with the routes at layers ``1..L`` given.
+    """GPR's attention-level refinement (docs/method.md §4.2) with the routes at layers ``1..L`` given.
 
     ``chosen[l-1]`` (W, k) indexes the flattened (N, A+1) grid like
     :class:`gpr.AttentionLevel`; each must be a valid route into the embedding-level

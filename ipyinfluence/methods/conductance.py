@@ -1,4 +1,4 @@
-"""The ``conductance`` baseline (SPEC §5): each layer's node chosen on its own.
+"""The ``conductance`` baseline (docs/method.md §5): each layer's node chosen on its own.
 
 Embedding level: at layer ``l`` keep ``argmax_e σ_i · I(x, [x_i, h^l_e, q])``, the
 conductance of ``h^l_e`` for source ``i``: the tangent of ``x_i − b_i`` pushed through

@@ -1,4 +1,4 @@
-"""The ``internal_influence`` baseline (SPEC §5; Leino et al. 2018, "Influence-directed
+"""The ``internal_influence`` baseline (docs/method.md §5; Leino et al. 2018, "Influence-directed
 explanations for deep convolutional networks").
 
 Embedding level: at layer ``l`` keep ``argmax_e σ_i · Σ_dims mean_α ∂q/∂h^l_e``. The

@@ -1,4 +1,4 @@
-"""The ``random`` baseline (SPEC §5): a uniformly random node per layer, seeded.
+"""The ``random`` baseline (docs/method.md §5): a uniformly random node per layer, seeded.
 
 Embedding level: at each layer ``1..L`` (the last included) ``top_k`` distinct positions
 drawn uniformly from the ``N`` tokens; ``h^0`` stays at the source. Attention level: into
@@ -12,7 +12,7 @@ explained with it or on how they are chunked. Through :func:`ipyinfluence.explai
 ``method="random"`` uses seed 0 and ``method="random:7"`` seed 7.
 
 :func:`seed_spread` runs any measurement over several seeds and reports the mean and
-spread, as SPEC §5 asks of this baseline.
+spread, as docs/method.md §5 asks of this baseline.
 """
 
 from __future__ import annotations

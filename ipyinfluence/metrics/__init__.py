@@ -1,4 +1,4 @@
-"""Evaluation metrics for influence patterns and baselines (SPEC §6), one per module.
+"""Evaluation metrics for influence patterns and baselines (docs/method.md §6), one per module.
 
 Node sets are plain frozensets of node tuples (:mod:`.nodes`); every metric reads the
 plain result types (:mod:`ipyinfluence.results`), so GPR and baseline patterns are

@@ -1,4 +1,4 @@
-"""Ablation (SPEC §6): keep only a node set Π at the real input (α = 1), zero the rest,
+"""Ablation (docs/method.md §6): keep only a node set Π at the real input (α = 1), zero the rest,
 run the network on, and read the QoI.
 
 * Embedding level: positions of ``h^0..h^L`` not in Π are zeroed.

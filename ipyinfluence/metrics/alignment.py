@@ -1,4 +1,4 @@
-"""Alignment rate (SPEC §6): do the heads a pattern takes match the attention weights?
+"""Alignment rate (docs/method.md §6): do the heads a pattern takes match the attention weights?
 
 Over the transitions ``h^{l-1}_j -> a^l_{k,h} -> h^l_k`` where ``π^a`` takes a head, the
 share whose head ``h`` has the largest attention weight ``A^l_h[k, j]`` (query ``k``, key

@@ -1,4 +1,4 @@
-"""Concentration (SPEC §6): how much of a word's influence its single pattern carries.
+"""Concentration (docs/method.md §6): how much of a word's influence its single pattern carries.
 
 For each word ``I(x, π_i) / g_i``; the mean is reported separately over positively
 (``g_i > 0``) and negatively (``g_i < 0``) influential words. Words with ``g_i == 0``

@@ -1,4 +1,4 @@
-"""Pattern entropy (SPEC §6, the paper's Sec. 4.3): how consistent patterns are over the
+"""Pattern entropy (docs/method.md §6, the paper's Sec. 4.3): how consistent patterns are over the
 K instances of one template.
 
 ``Ĥ = (1/|G|) Σ_{n ∈ G} H(p_n)``, ``p_n`` the share of instances whose pattern contains

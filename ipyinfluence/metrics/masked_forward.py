@@ -1,4 +1,4 @@
-"""The encoder forward with nodes zeroed, for ablation (SPEC §6).
+"""The encoder forward with nodes zeroed, for ablation (docs/method.md §6).
 
 Layer by layer, from the engine's neutral weights (:class:`architectures.EncoderWeights`)
 and :mod:`ipyinfluence.functional`'s pieces: ``h^0`` is computed and its dropped positions

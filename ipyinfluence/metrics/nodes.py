@@ -1,4 +1,4 @@
-"""Nodes of the influence graphs (SPEC §1) as plain tuples, and node sets built from results.
+"""Nodes of the influence graphs (docs/method.md §1) as plain tuples, and node sets built from results.
 
 A node is a tuple whose first item names its kind:
 
@@ -90,7 +90,7 @@ class NodeMasks:
 
 def node_masks(nodes: Iterable[Node], num_layers: int, length: int, num_heads: int, level: str = "embedding",
                device=None) -> NodeMasks:
-    """Masks for an ablation at ``level`` (SPEC §6): at the embedding level only the ``h``
+    """Masks for an ablation at ``level`` (docs/method.md §6): at the embedding level only the ``h``
     nodes are ablated (every head and skip kept); at the attention level heads and skips
     not in the set are zeroed too. ``x`` nodes are never ablated."""
     _check_level(level)
@@ -126,7 +126,7 @@ def node_frequency(results, level: str = "embedding", sign: int | None = +1) -> 
 def match_layer_counts(nodes: Iterable[Node], target: Mapping[tuple, int], universe: Iterable[Node],
                        ranking: Mapping[Node, float] | None = None, seed: int = 0) -> frozenset:
     """Trim or pad ``nodes`` to ``target[(kind, layer)]`` nodes per kind and layer, so a
-    baseline ablates as many nodes per layer as GPR (SPEC §6).
+    baseline ablates as many nodes per layer as GPR (docs/method.md §6).
 
     Too many: the highest-``ranking`` nodes stay. Too few: the highest-ranked nodes of
     ``universe`` (e.g. :func:`graph_nodes`) not yet in the set are added. Ranking

@@ -1,4 +1,4 @@
-"""Path share (SPEC §6): the share of source-to-QoI paths whose every node lies in Π.
+"""Path share (docs/method.md §6): the share of source-to-QoI paths whose every node lies in Π.
 
 Paths are counted exactly, with Python integers, by dynamic programming over layers
 (the totals pass 10^11 for BERT-small at the attention level; integers never overflow).

@@ -1,4 +1,4 @@
-"""The ``replace_skip`` baseline (SPEC §5, attention level only).
+"""The ``replace_skip`` baseline (docs/method.md §5, attention level only).
 
 It is a node set, not a per-word pattern: every skip node ``s^l_k`` of ``Π^a_+`` is
 replaced by all ``A`` heads ``a^l_{k,0..A-1}`` at that position; every other node stays.

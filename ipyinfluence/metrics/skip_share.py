@@ -1,4 +1,4 @@
-"""Skip share (SPEC §6): the share of attention-level transitions that take the skip route.
+"""Skip share (docs/method.md §6): the share of attention-level transitions that take the skip route.
 
 Every kept route of every layer of every word's ``π^a`` is one transition (one per layer
 for GPR; ``top_k`` per layer with the extension). The paper reports 75.4% over its tasks.

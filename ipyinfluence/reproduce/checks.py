@@ -56,7 +56,7 @@ def check_options(*, n, steps, seed, random_runs, device, out, sst2=None, quadra
         raise InputError(f"--quadrature: {e}") from None
     if steps == "auto":
         raise InputError("--steps: reproduce needs a fixed number of steps (every instance of a table is "
-                         "integrated alike); e.g. --steps 51, or --quadrature gauss-legendre --steps 16.")
+                         "integrated alike); e.g. --steps 51, or --quadrature gauss-legendre --steps 32.")
     try:
         check_steps(steps, quadrature)
     except InputError as e:

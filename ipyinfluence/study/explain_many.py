@@ -32,7 +32,7 @@ from ..gpr import Prepared, attention_level, embedding_level, prepare, read_ends
 from ..integration import baseline_vectors, default_baseline
 from ..model import InfluenceModel, load_model
 from ..qoi import BoundQoI, as_qoi
-from ..quadrature import check_quadrature, check_steps, check_tolerance, path_points
+from ..quadrature import DEFAULT_STEPS, check_quadrature, check_steps, check_tolerance, path_points
 from ..results import LEVELS, Explanation
 from ..validation import check_finite_pass, warn_if_nothing_explained
 from .sentence_set import SentenceSet
@@ -111,7 +111,7 @@ class ManyStream:
     input fails before any work, with the sentence named.
     """
 
-    def __init__(self, model, texts: Sequence[str], qoi, *, sources=None, steps: int | str = 51, baseline=None,
+    def __init__(self, model, texts: Sequence[str], qoi, *, sources=None, steps: int | str = DEFAULT_STEPS, baseline=None,
                  level: str = "attention", top_k: int = 1, max_batch: int | None = None, method: str = "gpr",
                  quadrature: str | None = None, tolerance: float = 0.01,
                  batch_sentences: int = DEFAULT_BATCH_SENTENCES):

@@ -1,6 +1,6 @@
 """``Study``: a sentence set, its explanations (saved as they complete), aggregates and ablations.
 
-    study = Study(model, SentenceSet.from_template(...), path="agreement.jsonl", steps=51)
+    study = Study(model, SentenceSet.from_template(...), path="agreement.jsonl")
     study.run()                        # resumes where an earlier run (or kernel) stopped
     agg = study.aggregate(by="label:subject")
     study.ablate(layer=3, head=4, at="subject")
@@ -20,6 +20,7 @@ from typing import Any, Callable, Sequence
 
 from ..errors import InputError
 from ..model import InfluenceModel, load_model
+from ..quadrature import DEFAULT_QUADRATURE, DEFAULT_STEPS
 from ..results import Explanation
 from .ablate import AblationResult, ablate_study
 from .aggregate import Aggregates, Condition, aggregate, sentences_through
@@ -32,12 +33,13 @@ from .store import StudyStore
 
 class Study:
     """See the module doc. ``sentences``: a :class:`SentenceSet` or a list of texts
-    (then ``qoi`` is required). Explain options: ``steps``, ``level``, ``baseline``,
+    (then ``qoi`` is required). Explain options: ``steps``, ``quadrature`` (default
+    Gauss–Legendre with 32 nodes, as :func:`~ipyinfluence.explain`), ``level``, ``baseline``,
     ``top_k``; ``batch_sentences`` sizes the shared passes of :func:`explain_many`."""
 
     def __init__(self, model, sentences: SentenceSet | Sequence[str], qoi: QoISpec = None, *,
-                 path: str | None = None, steps: int = 51, level: str = "attention", baseline: str = "mask",
-                 top_k: int = 1, batch_sentences: int = DEFAULT_BATCH_SENTENCES):
+                 path: str | None = None, steps: int = DEFAULT_STEPS, level: str = "attention", baseline: str = "mask",
+                 top_k: int = 1, quadrature: str = DEFAULT_QUADRATURE, batch_sentences: int = DEFAULT_BATCH_SENTENCES):
         self.model: InfluenceModel = model if isinstance(model, InfluenceModel) else load_model(model)
         if not isinstance(sentences, SentenceSet):
             if qoi is None:
@@ -46,7 +48,7 @@ class Study:
         elif qoi is not None:
             sentences = SentenceSet(sentences.instances, qoi, template=sentences.template, words=sentences.words)
         self.sentences = sentences
-        self.options = dict(steps=steps, level=level, baseline=baseline, top_k=top_k)
+        self.options = dict(steps=steps, level=level, baseline=baseline, top_k=top_k, quadrature=quadrature)
         self.batch_sentences = batch_sentences
         self._qois = sentences.qois()
         self.explanations: dict[int, Explanation] = {}

@@ -1,4 +1,4 @@
-"""The paper's tasks, generated in code (SPEC §7).
+"""The paper's tasks, generated in code (docs/method.md §7).
 
 ``generate(task, n, tokenizer, seed=0)`` gives balanced, filtered :class:`Instance` lists for
 the tasks in :data:`TASKS`: ``sva-obj``, ``sva-subj``, ``sva-wsc``, ``sva-app``, ``ra-number``

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 
 from ..integration import INPUT_BASELINES
+from ..quadrature import DEFAULT_QUADRATURE, DEFAULT_STEPS  # noqa: F401  (explorer.py imports them here)
 from .coloured_sentence import ColouredSentence
 from .escape import esc
 from .influence_bars import InfluenceBars
@@ -22,10 +23,7 @@ STEPS_RANGE = (2, 5000)
 TOP_K_RANGE = (1, 512)
 PALETTE_OPTIONS = [("green / red (paper)", "paper"), ("blue / orange (colour-blind safe)", "colorblind")]
 QUADRATURE_OPTIONS = [("Gauss–Legendre", "gauss-legendre"), ("paper (linspace, mean)", "paper")]
-# The Explorer's default rule: the cheapest setting at least as accurate as the paper's 51-point
-# mean on every measured column (g_i, pattern influences, choices), on real all-MiniLM-L6-v2
-# sentences: benchmarks/quadrature.py, benchmarks/README.md (1.4–1.7× faster, 5–50× more accurate).
-DEFAULT_STEPS, DEFAULT_QUADRATURE = 32, "gauss-legendre"
+# The Explorer's default rule is the engine's (Gauss–Legendre, 32 nodes), so a Run gives explain()'s g_i
 
 
 def build_controls(x, methods, baseline: str, palette: str) -> None:

@@ -39,6 +39,7 @@ from bqplot import Axis, Bars, ColorAxis, ColorScale, Figure, GridHeatMap, Linea
 from ..errors import InfluenceError, InputError
 from ..model import InfluenceModel, load_model
 from ..qoi import TokenContrast
+from ..quadrature import DEFAULT_STEPS
 from ..results import SKIP
 from ..study import ContrastBy, SentenceSet, Study
 from ..study.aggregate import ALL, Aggregates
@@ -118,7 +119,7 @@ class StudyView(widgets.VBox):
 
     def __init__(self, model: Any = None, *, study: Optional[Study] = None, template: str = TEMPLATE,
                  words: str = WORDS, contrast: str = CONTRAST, sentences: str = "", qoi: Any = None, n: int = 16,
-                 seed: int = 0, steps: int = 21, path: Optional[str] = None, background: bool = False,
+                 seed: int = 0, steps: int = DEFAULT_STEPS, path: Optional[str] = None, background: bool = False,
                  refresh_every: float = 0.5, **kwargs):
         self.model: Optional[InfluenceModel] = study.model if study is not None else (
             model if isinstance(model, InfluenceModel) else None)
@@ -399,7 +400,8 @@ class StudyView(widgets.VBox):
         from .explorer import Explorer
 
         e = self.study.explanations[i]
-        ex = Explorer(self.study.model, text=e.text, qoi=self.study.qoi(i), steps=e.steps, level=e.level)
+        ex = Explorer(self.study.model, text=e.text, qoi=self.study.qoi(i), steps=e.steps,
+                      quadrature=e.quadrature, level=e.level)
         ex.explanation = e
         ex.chips.set_words(e.tokens, e.sources)
         ex.graph.set_explanation(e)

@@ -28,11 +28,11 @@ model = tiny_model()
 text = ("the author that the guards who the pilots near the dancers like hate [MASK] happy because the movie "
         "about the senators and their farmers was not very good and the plot was boring . but the end .")
 qoi = TokenContrast("is", "are")
-explain(model, text, qoi, steps=51, max_batch=51)  # warm-up
+explain(model, text, qoi, steps=51, quadrature="paper", max_batch=51)  # warm-up
 engine_s = []
 for _ in range(3):
     t0 = time.perf_counter()
-    reference = explain(model, text, qoi, steps=51, max_batch=51)
+    reference = explain(model, text, qoi, steps=51, quadrature="paper", max_batch=51)
     engine_s.append(time.perf_counter() - t0)
 segments = sum(len(d.segments) for d in layout(reference, None, "attention").words)
 explorer = Explorer(model, text=text, qoi=qoi, steps=51, quadrature="paper")

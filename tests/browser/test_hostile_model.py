@@ -28,15 +28,15 @@ def open_in_lab(page, lab_server, path: str) -> None:
 
 
 @pytest.fixture
-def hostile_notebook(server_root):
+def hostile_notebook(server_root, tmp_path):
     code = f"""
-import sys, tempfile
+import sys
 sys.path.insert(0, {str(REPO / "tests")!r})
 from hostile_model import BAD, GOOD, build_folder, text
 from ipyinfluence import TokenContrast, load_model
 from ipyinfluence.widgets import Explorer
 
-folder = build_folder(tempfile.mkdtemp(prefix="hostile-"))
+folder = build_folder({str(tmp_path)!r})  # under pytest's tmp_path, not the machine's /tmp
 explorer = Explorer(str(folder), text=text(), qoi=TokenContrast(GOOD, BAD), steps=3)
 explorer.run()
 for row in range(4):  # open the detail panel of a node on each row

@@ -27,7 +27,7 @@ def text():
 @pytest.fixture(scope="session")
 def stream(mlm):
     """The shared pass (prep, sources, readout) of one text, as explain builds it."""
-    return iter_explain(mlm, TEXT, TokenContrast("is", "are"), steps=STEPS)
+    return iter_explain(mlm, TEXT, TokenContrast("is", "are"), steps=STEPS, quadrature="paper")
 
 
 @pytest.fixture(autouse=True)

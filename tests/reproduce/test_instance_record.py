@@ -35,7 +35,7 @@ def test_record_baselines_are_explains_own(mlm):
     assert set(record["methods"]) == {"gpr", "conductance", "random:0"}
     for method in record["methods"]:
         ours = record_words(record, method)
-        theirs = explain(mlm, instance.text, instance.qoi(), steps=STEPS, method=method).words
+        theirs = explain(mlm, instance.text, instance.qoi(), steps=STEPS, method=method, quadrature="paper").words
         assert [w.embedding.positions for w in ours] == [w.embedding.positions for w in theirs]
         assert [w.attention.routes for w in ours] == [w.attention.routes for w in theirs]
         assert [w.attention.influence for w in ours] == pytest.approx([w.attention.influence for w in theirs],

@@ -18,8 +18,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def torchrun(out: Path, n: int) -> subprocess.CompletedProcess:
+    logs = out.with_name(out.name + "-torchrun-logs")  # else torchrun leaves a torchelastic_* folder in /tmp
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "ipyinfluence.cli", "reproduce", "--task", TASK, "--model", "tiny", "-n", str(n),
+           "--log-dir", str(logs), "-m", "ipyinfluence.cli", "reproduce", "--task", TASK, "--model", "tiny", "-n", str(n),
            "--steps", str(STEPS), "--out", str(out), "--no-progress"]
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=240)

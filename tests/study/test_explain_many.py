@@ -130,7 +130,7 @@ def test_bad_input_names_the_sentence(mlm):
     with pytest.raises(InputError, match="2 QoIs for 3 texts"):
         explain_many(mlm, TEXTS[:3], [TokenContrast("is", "are")] * 2)
     with pytest.raises(InputError, match="steps"):
-        explain_many(mlm, TEXTS[:1], TokenContrast("is", "are"), steps=1)
+        explain_many(mlm, TEXTS[:1], TokenContrast("is", "are"), steps=1, quadrature="paper")
     with pytest.raises(InputError, match="at least one text"):
         explain_many(mlm, [], TokenContrast("is", "are"))
     with pytest.raises(InputError, match="batch_sentences"):
