@@ -19,6 +19,7 @@ import inspect
 from typing import Any, Callable, Sequence
 
 from ..errors import InputError
+from ..integration import default_baseline
 from ..model import InfluenceModel, load_model
 from ..quadrature import DEFAULT_QUADRATURE, DEFAULT_STEPS
 from ..results import Explanation
@@ -38,7 +39,7 @@ class Study:
     ``top_k``; ``batch_sentences`` sizes the shared passes of :func:`explain_many`."""
 
     def __init__(self, model, sentences: SentenceSet | Sequence[str], qoi: QoISpec = None, *,
-                 path: str | None = None, steps: int = DEFAULT_STEPS, level: str = "attention", baseline: str = "mask",
+                 path: str | None = None, steps: int = DEFAULT_STEPS, level: str = "attention", baseline: str | None = None,
                  top_k: int = 1, quadrature: str = DEFAULT_QUADRATURE, batch_sentences: int = DEFAULT_BATCH_SENTENCES):
         self.model: InfluenceModel = model if isinstance(model, InfluenceModel) else load_model(model)
         if not isinstance(sentences, SentenceSet):
@@ -48,6 +49,8 @@ class Study:
         elif qoi is not None:
             sentences = SentenceSet(sentences.instances, qoi, template=sentences.template, words=sentences.words)
         self.sentences = sentences
+        if baseline is None:
+            baseline = default_baseline(self.model)  # "mask" for encoders, a token row for decoders
         self.options = dict(steps=steps, level=level, baseline=baseline, top_k=top_k, quadrature=quadrature)
         self.batch_sentences = batch_sentences
         self._qois = sentences.qois()
