@@ -262,8 +262,9 @@ class ExplanationStream:
         model, prep = self.model, self.prep
         src = torch.as_tensor(list(self.sources if sources is None else sources), device=model.device)
         if method != "gpr":
+            read = self.bound.readout_position  # a [MASK]; else where a decoder's QoI reads
             emb, att = comparison_patterns(method, model, prep, src, level=self.level, top_k=self.top_k,
-                                           readout=self.bound.readout_position)
+                                           readout=self.bound.final_position if read is None else read)
         else:
             emb = embedding_level(model, prep, src, self.top_k)
             att = attention_level(model, prep, src, emb, self.top_k) if self.level == "attention" else None

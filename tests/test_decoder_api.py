@@ -143,6 +143,10 @@ def test_comparison_methods_run_on_decoders(llama):
         e = explain(llama, "The keys to the cabinet", NextTokenContrast(" are", " is"), steps=4, method=method)
         assert len(e.words) == len(e.tokens)
         assert all(math.isfinite(w.embedding.influence) for w in e.words)
+        if method != "random":  # the others choose among GPR's causal candidates and end at the read position
+            for w in e.words:
+                pos = w.embedding.positions
+                assert pos == sorted(pos) and pos[0] == w.position and pos[-1] == len(e.tokens) - 1, (method, pos)
 
 
 @pytest.mark.parametrize("make, name", [

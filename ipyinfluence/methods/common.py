@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ..gpr import AttentionLevel, EmbeddingLevel, Prepared, attention_level, embedding_level, source_tangent
+from ..gpr import AttentionLevel, EmbeddingLevel, Prepared, attention_level, causal_candidates, embedding_level, \
+    source_tangent
 from ..model import InfluenceModel
 from ..quadrature import mean_dot
 from ..selection import pick, position_masks, valid_routes
@@ -86,6 +87,22 @@ def forced_attention_level(model: InfluenceModel, prep: Prepared, sources: torch
                                   criterion=criterion, criterion_sign=criterion_sign)
 
 
+def causal_choices(model: InfluenceModel, prep: Prepared, sources: torch.Tensor, node_criteria: list,
+                   sign: torch.Tensor, top_k: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Per layer 1..L the ``top_k`` of ``σ·criterion`` among the candidates GPR has there (for a
+    decoder: the causal ones, :func:`gpr.causal_candidates`), and which of them are candidates."""
+    keep = sources.reshape(-1, 1)
+    ok = torch.ones_like(keep, dtype=torch.bool)
+    chosen, kept = [], [ok]
+    for l, c in enumerate(node_criteria[1:], start=1):
+        valid = causal_candidates(model, prep, keep, ok, last=l == len(node_criteria) - 1)
+        keep = pick(c, sign, top_k, valid)
+        ok = torch.ones_like(keep, dtype=torch.bool) if valid is None else valid.gather(1, keep)
+        chosen.append(keep)
+        kept.append(ok)
+    return chosen, kept
+
+
 def patterns_from_criteria(model: InfluenceModel, prep: Prepared, sources: torch.Tensor, node_criteria: list,
                            route_criteria: list | None, sign: torch.Tensor, top_k: int):
     """Per layer keep the ``top_k`` nodes (then routes) with the largest ``σ·criterion``.
@@ -93,11 +110,15 @@ def patterns_from_criteria(model: InfluenceModel, prep: Prepared, sources: torch
     ``node_criteria[l]`` is (W, N) for layers 0..L; ``route_criteria[l-1]`` (W, N, A+1) for
     layers 1..L, or None for the embedding level only. Influences are computed like GPR's.
     """
-    chosen = [pick(c, sign, top_k) for c in node_criteria[1:]]
+    chosen, kept = causal_choices(model, prep, sources, node_criteria, sign, top_k)
     emb = forced_embedding_level(model, prep, sources, chosen, node_criteria, sign)
+    if model.causal:  # a decoder's padding of top_k is no node of the pattern (gpr.causal_candidates)
+        emb.kept = kept
+        emb.influence = (emb.scores[-1].gather(1, emb.chosen[-1]) * kept[-1]).sum(1)
     if route_criteria is None:
         return emb, None
-    masks = position_masks(emb.chosen, node_criteria[0].shape[1])
+    real = emb.chosen if emb.kept is None else [torch.where(k, c, c[:, :1]) for c, k in zip(emb.chosen, emb.kept)]
+    masks = position_masks(real, node_criteria[0].shape[1])  # padding (a decoder's) stands on the first pick
     routes, crit = [], []
     for l, grid in enumerate(route_criteria, start=1):
         valid = valid_routes(masks, l, model.num_heads)
