@@ -99,7 +99,8 @@ def test_the_stream_stops_in_the_pass_and_between_words(model, one_torch_thread)
 
 def test_slices_are_sized_from_the_model_not_a_clock():
     """One row per slice on a BERT-base-sized model at 40 tokens (a forward of ~0.1-0.3 s on
-    one core), every row at once on the tiny test model: the same numbers every run."""
+    one core), four on a MiniLM-sized one at 31, every row at once on the tiny test model:
+    the same numbers every run."""
     from types import SimpleNamespace
 
     from ipyinfluence.stoppable_pass import slice_rows
@@ -107,4 +108,7 @@ def test_slices_are_sized_from_the_model_not_a_clock():
     layer = SimpleNamespace(wq=torch.empty(768, 768), w1=torch.empty(3072, 768))
     base = SimpleNamespace(weights=SimpleNamespace(layers=[layer] * 12, num_layers=12), device=torch.device("cpu"))
     assert slice_rows(base, 40, 32) == 1
+    mini_layer = SimpleNamespace(wq=torch.empty(384, 384), w1=torch.empty(1536, 384))
+    mini = SimpleNamespace(weights=SimpleNamespace(layers=[mini_layer] * 6, num_layers=6), device=torch.device("cpu"))
+    assert slice_rows(mini, 31, 32) == 4
     assert slice_rows(tiny_model(), 12, 32) == 32
