@@ -208,12 +208,14 @@ class RunningMixin:
         self._started = True
         self.explanation = expl
         self.words_done, self.words_total = 0, len(expl.sources)
+        self.status = (f"Preparing: gᵢ of every word shown from a {expl.steps}-point preview; the exact pass "
+                       "follows…" if update.preview else
+                       f"Running: 0 of {len(expl.sources)} words… (gᵢ of every word shown; patterns follow)")
         self.chips.set_words(expl.tokens, self._chip_positions(expl), keep_selection=True)
         self._show(expl)  # the other views draw it at the next redraw
         for view in (self.sentence, self.bars):
             view.set_explanation(with_totals(expl, self._totals))
         self.progress.start(len(expl.sources))
-        self.status = f"Running: 0 of {len(expl.sources)} words… (gᵢ of every word shown; patterns follow)"
 
     def _add_word(self, update) -> None:
         """Record one streamed word in the views; the first word of a stage sets them up."""

@@ -99,3 +99,27 @@ def test_cancel_after_the_shared_pass_ends_at_the_click_and_keeps_the_g_i(deep, 
     gate.release()
     x.wait(60)
     assert x.explanation.words == [] and x.status.startswith("Cancelled after 0 of")
+
+
+def test_a_long_pass_first_draws_a_quick_g_i_preview(deep, monkeypatch):
+    """With more than 8 points the g_i of a 4-point Gauss–Legendre pass are drawn first
+    (an eighth of the work: something on screen soon on a busy CPU), then the exact ones."""
+    from ipyinfluence.widgets import explorer_run
+
+    shown = []
+    real = explorer_run.RunningMixin._show_totals
+
+    def record(self, update):
+        real(self, update)
+        shown.append((update.preview, update.explanation.steps, self.status,
+                      np.asarray(self.bars.bars.y)[0].tolist()))
+
+    monkeypatch.setattr(explorer_run.RunningMixin, "_show_totals", record)
+    x = Explorer(deep, text=TEXT, qoi=TokenContrast("is", "are"), steps=16, quadrature="gauss-legendre")
+    result = x.run(background=True) and x.wait(60)
+    assert [s[:2] for s in shown] == [(True, 4), (False, 16)]
+    assert "4-point preview" in shown[0][2] and "gᵢ of every word shown" in shown[1][2]
+    final_g = [result.word(p).total_influence for p in result.sources]
+    assert shown[1][3] == pytest.approx(final_g, rel=1e-5, abs=1e-9)
+    assert shown[0][3] != shown[1][3]  # the preview's own numbers, replaced
+    assert result.steps == 16 and x.status.startswith("Done")
