@@ -45,6 +45,7 @@ def test_the_pass_in_slices_is_the_pass_in_one_batch(model, rule, one_torch_thre
         assert torch.allclose(s.probs, w.probs, atol=1e-6) and torch.allclose(s.act_grad, w.act_grad, atol=1e-6)
         assert torch.allclose(s.ln2.xhat, w.ln2.xhat, atol=1e-5) and s.ln2.weight.shape == w.ln2.weight.shape
     assert (sliced.q_input, sliced.q_baseline) == pytest.approx((whole.q_input, whole.q_baseline), abs=1e-6)
+    assert all(torch.allclose(s, w, atol=1e-6) for s, w in zip(sliced.input_probs, whole.input_probs))
     assert torch.allclose(sliced.totals(), whole.totals(), atol=1e-6)
 
 
@@ -112,3 +113,22 @@ def test_slices_are_sized_from_the_model_not_a_clock():
     mini = SimpleNamespace(weights=SimpleNamespace(layers=[mini_layer] * 6, num_layers=6), device=torch.device("cpu"))
     assert slice_rows(mini, 31, 32) == 4
     assert slice_rows(tiny_model(), 12, 32) == 32
+
+
+def test_the_ends_are_read_one_row_at_a_time_with_a_stop_check(model, monkeypatch, one_torch_thread):
+    """Gauss–Legendre misses α = 0 and 1: q(b) and q(x) take their own forward, one row each,
+    and a stop between them is heard."""
+    x, b, qoi, pts = _inputs(model, 4)
+    rows, real = [], model.forward
+    flag = {"stop": False}
+
+    def forward(e, cache=False):
+        rows.append(e.shape[0])
+        if len(rows) == 5:  # after the 4 one-row slices: the forward at α = 0
+            flag["stop"] = True
+        return real(e, cache=cache)
+
+    monkeypatch.setattr(model, "forward", forward)
+    with pytest.raises(Cancelled, match="q\\(b\\) and q\\(x\\)"):
+        stoppable_prepare(model, x, b, qoi, pts.alphas, pts.weights, lambda: flag["stop"], rows=1)
+    assert rows == [1, 1, 1, 1, 1]
