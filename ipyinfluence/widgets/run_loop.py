@@ -29,9 +29,12 @@ to cancel. Polling is never done inside a widget-message handler: with no cell r
 
 **Cancel during "Preparing"** (issue 19.4): the shared pass over the α batch used to
 run to its end (12.1 s on a BERT-base-sized model at 40 tokens). The run's Cancel flag is
-now the engine's ``should_stop``: the pass runs in α slices of about 0.1 s and stops at
-the next slice or layer (:mod:`ipyinfluence.stoppable_pass`), with
-:class:`~ipyinfluence.errors.Cancelled`, which the run turns into a plain cancel.
+now the engine's ``should_stop``: the pass runs in α slices (one row on that model) and
+stops at the next slice or layer (:mod:`ipyinfluence.stoppable_pass`), with
+:class:`~ipyinfluence.errors.Cancelled`, which the run turns into a plain cancel. Measured
+in Chromium against JupyterLab 4.6 on that model at 40 tokens, at a load of ~9 on 2
+cores (``tests/browser/test_explorer_prepare.py``): click → "Cancelled" 25-443 ms, the
+worker gone 447-464 ms after the click was handled.
 
 **gᵢ first** (issue 19.5): every ``g_i`` is known when the shared pass ends, long before
 the first pattern on a large model, so :func:`updates` yields them at once (stage
@@ -39,7 +42,8 @@ the first pattern on a large model, so :func:`updates` yields them at once (stag
 the patterns are computed. A run's pass takes seconds on a busy CPU (all-MiniLM-L6-v2 at
 40 tokens and 32 points: ~2.5 s at a load of 8 on 2 cores), so a run of more than
 ``2 × PREVIEW_POINTS`` points first draws the ``g_i`` of a :data:`PREVIEW_POINTS`-point
-Gauss–Legendre pass (an eighth of the work), marked as a preview, then the exact ones.
+Gauss–Legendre pass (an eighth of the work), marked as a preview, then the exact ones:
+click → shaded sentence 1.1 s there (first pattern 6.5 s; before, nothing until then).
 
 **Redraws** are batched: every view records each word (``add_word``) and pushes the
 pending changes (``redraw``) when :class:`~.views.RedrawClock` says so.
@@ -76,8 +80,9 @@ class RunOptions:
 def updates(model, run: RunOptions, should_stop: Optional[Callable[[], bool]] = None) -> Iterator[Update]:
     """Every word of the run as an :class:`~ipyinfluence.progressive.Update`: preview words
     first in progressive mode (``0 < preview_steps < steps``), then the exact ones; in the
-    plain mode first one ``"totals"`` update (``word`` None) with every ``g_i``
-    (:func:`totals_preview`) as soon as the shared pass ends.
+    plain mode first ``"totals"`` updates (``word`` None, :class:`TotalsUpdate`) with every
+    ``g_i``: a quick preview's (when ``should_stop`` is given: an interactive run) and the
+    run's own as soon as its shared pass ends.
     One word per engine chunk (``max_batch=steps``), so Cancel waits for one word at most;
     ``should_stop`` ends the shared pass early (:class:`~ipyinfluence.errors.Cancelled`)."""
     kwargs = dict(steps=run.steps, sources=run.sources, max_batch=run.steps, should_stop=should_stop,
