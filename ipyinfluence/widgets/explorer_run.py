@@ -182,6 +182,10 @@ class RunningMixin:
             return
         if self._shown is not self.explanation:  # progressive mode drew a copy: the result itself now
             self._show(self.explanation)
+        if self._totals is not None:  # every g_i stand-in is replaced: the same words, as the result itself
+            self._totals = None
+            if not self._show_pending:
+                self.sentence.explanation = self.bars.explanation = self._shown
         self._finish("done", seconds)
 
     def _emit(self, event: str, value) -> None:
