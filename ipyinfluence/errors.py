@@ -23,3 +23,8 @@ class ModelNotAvailableError(InfluenceError):
 
 class OutOfMemoryError(InfluenceError, MemoryError):
     """Even the smallest chunk did not fit; the message says what to reduce."""
+
+
+class Cancelled(Exception):
+    """The caller's ``should_stop`` asked a computation to end (a Cancel click): not a
+    problem of the input, so not an :class:`InfluenceError`."""

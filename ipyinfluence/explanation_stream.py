@@ -22,18 +22,19 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Iterator, Sequence, Union
+from typing import Callable, Iterator, Optional, Sequence, Union
 
 import torch
 
 from .methods import COMPARISON_METHOD_NAMES, comparison_patterns, check_method
-from .errors import InputError, OutOfMemoryError
+from .errors import Cancelled, InputError, OutOfMemoryError
 from .gpr import Prepared, attention_level, embedding_level, prepare
 from .integration import baseline_vectors, default_baseline
 from .mask_reading import warn_if_mask_unread
 from .quadrature import AUTO_STEPS, DEFAULT_STEPS, check_quadrature, check_steps, check_tolerance, path_points
 from .model import InfluenceModel, load_model
 from .qoi import BoundQoI, as_qoi
+from .stoppable_pass import stoppable_prepare
 from .results import (
     LEVELS,
     SKIP,
@@ -102,7 +103,7 @@ def is_out_of_memory(e: BaseException) -> bool:
 
 
 def shared_pass(model: InfluenceModel, x: torch.Tensor, b: torch.Tensor, bound, steps: int | str, quadrature: str,
-                tolerance: float = 0.01) -> tuple[Prepared, dict]:
+                tolerance: float = 0.01, should_stop: Optional[Callable[[], bool]] = None) -> tuple[Prepared, dict]:
     """The pass every word shares, over the rule's points.
 
     ``steps="auto"`` tries :data:`~ipyinfluence.quadrature.AUTO_STEPS` in turn until
@@ -119,11 +120,14 @@ def shared_pass(model: InfluenceModel, x: torch.Tensor, b: torch.Tensor, bound, 
     points), cheap next to the per-word sweeps, which run once. Returns the pass and, for
     ``"auto"``, what was tried as ``[points, gap, change of g]`` (also kept in the
     Explanation's ``config["auto_steps"]``). If the largest count misses the tolerance,
-    it is used and a warning says so.
+    it is used and a warning says so. ``should_stop``: see :mod:`ipyinfluence.stoppable_pass`.
     """
     def checked_pass(n: int) -> Prepared:
         pts = path_points(n, quadrature, model.device, model.dtype)
-        prep = prepare(model, x, b, bound, pts.alphas, pts.weights)
+        if should_stop is None:
+            prep = prepare(model, x, b, bound, pts.alphas, pts.weights)
+        else:
+            prep = stoppable_prepare(model, x, b, bound, pts.alphas, pts.weights, should_stop)
         check_finite_pass(prep, bound.description, model)
         return prep
 
@@ -155,12 +159,16 @@ class ExplanationStream:
 
     ``explanation`` is filled in as the stream advances (header fields at once). All input
     is checked and the shared pass is done when the stream is created, so bad input fails
-    before any result exists.
+    before any result exists. ``should_stop`` (a callable, e.g. a Cancel flag's ``is_set``)
+    is asked during the shared pass and between chunks of words; when it says True the
+    stream raises :class:`~ipyinfluence.errors.Cancelled` (the words done stay).
     """
 
     def __init__(self, model, text: str, qoi, *, sources=None, steps: int | str = DEFAULT_STEPS, baseline=None,
                  level: str = "attention", top_k: int = 1, max_batch: int | None = None, method: str = "gpr",
-                 quadrature: str | None = None, tolerance: float = 0.01):
+                 quadrature: str | None = None, tolerance: float = 0.01,
+                 should_stop: Optional[Callable[[], bool]] = None):
+        self.should_stop = should_stop
         self.model = model = load_model(model) if not isinstance(model, InfluenceModel) else model
         model.sync_weights()  # follow hf_model.to(...) done after wrapping; refuse mixed dtypes/devices
         quadrature = check_quadrature(quadrature, steps)
@@ -188,7 +196,7 @@ class ExplanationStream:
         check_finite_vectors(x, b, encoded.tokens, baseline)
         most = max(AUTO_STEPS[quadrature]) if steps == "auto" else steps
         check_memory(model, len(encoded), most, _bytes_per_word(model, len(encoded), most))
-        self.prep, auto = shared_pass(model, x, b, bound, steps, quadrature, tolerance)
+        self.prep, auto = shared_pass(model, x, b, bound, steps, quadrature, tolerance, should_stop)
         config = {"device": str(model.device), "dtype": str(model.dtype).replace("torch.", "")}
         if auto:
             config["auto_steps"] = auto
@@ -229,6 +237,8 @@ class ExplanationStream:
         pending = list(self.sources)
         chunk = self._chunk_words()
         while pending:
+            if self.should_stop is not None and self.should_stop():
+                raise Cancelled(f"stopped after {self.done} of {self.total} words")
             part = pending[:chunk]
             try:
                 words = self._compute(part)
@@ -352,11 +362,13 @@ def to_word_results(tokens, src, emb, att, heads: int) -> list[WordResult]:
 def iter_explain(model, text: str, qoi, *, sources=None, steps: int | str = DEFAULT_STEPS,
                  baseline: Union[str, int, None] = None,
                  level: str = "attention", top_k: int = 1, max_batch: int | None = None,
-                 method: str = "gpr", quadrature: str | None = None, tolerance: float = 0.01) -> ExplanationStream:
-    """Stream one :class:`WordResult` per source word as it completes (see module doc)."""
+                 method: str = "gpr", quadrature: str | None = None, tolerance: float = 0.01,
+                 should_stop: Optional[Callable[[], bool]] = None) -> ExplanationStream:
+    """Stream one :class:`WordResult` per source word as it completes (see module doc;
+    ``should_stop``: see :class:`ExplanationStream`)."""
     return ExplanationStream(model, text, qoi, sources=sources, steps=steps, baseline=baseline, level=level,
                              top_k=top_k, max_batch=max_batch, method=method, quadrature=quadrature,
-                             tolerance=tolerance)
+                             tolerance=tolerance, should_stop=should_stop)
 
 
 def explain(model, text: str, qoi, *, sources=None, steps: int | str = DEFAULT_STEPS,

@@ -13,9 +13,11 @@ products (the mean of the products, not the product of the means).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
+from .errors import Cancelled
 from .functional import (
     Forward,
     embed_jvp,
@@ -62,7 +64,8 @@ class Prepared:
 
 
 def prepare(model: InfluenceModel, x: torch.Tensor, b: torch.Tensor, qoi, alpha: torch.Tensor,
-            weights: torch.Tensor | None = None, ends: bool = True) -> Prepared:
+            weights: torch.Tensor | None = None, ends: bool = True,
+            should_stop: Callable[[], bool] | None = None) -> Prepared:
     """One forward and one backward over the ``steps`` batch (SPEC §4.1).
 
     The backward is the engine's own :func:`~ipyinfluence.functional.layer_vjp` on the
@@ -71,8 +74,13 @@ def prepare(model: InfluenceModel, x: torch.Tensor, b: torch.Tensor, qoi, alpha:
     When the rule's points miss α = 0 or α = 1 (Gauss–Legendre), q(b), q(x) and the
     attention at the input come from a separate two-row forward. ``ends=False`` leaves them
     out (a caller that stacks several sentences' rows reads each sentence's ends itself).
+    ``should_stop`` is asked before the forward and before each layer of the backward; when
+    it says True the pass ends with :class:`~ipyinfluence.errors.Cancelled` (a Cancel click:
+    :mod:`ipyinfluence.stoppable_pass` also splits the α batch so that this comes soon).
     """
     enc = model.weights
+    if should_stop is not None and should_stop():
+        raise Cancelled("the shared pass was stopped before its forward")
     e = interpolate(x, b, alpha)
     with torch.no_grad():
         fwd = model.forward(e, cache=True)
@@ -84,6 +92,8 @@ def prepare(model: InfluenceModel, x: torch.Tensor, b: torch.Tensor, qoi, alpha:
     grads[-1] = g_top.detach()
     with torch.no_grad():
         for l in range(enc.num_layers, 0, -1):
+            if should_stop is not None and should_stop():
+                raise Cancelled(f"the shared pass was stopped at layer {l} of its backward")
             grads[l - 1] = layer_vjp(enc.layers[l - 1], fwd.layers[l - 1], grads[l], enc.num_heads)
         input_grad = embed_vjp(enc.embeddings, fwd.embedding, grads[0])
     prep = Prepared(alpha, fwd, grads, q.detach(), (x - b).detach(), weights=weights, input_grad=input_grad,

@@ -10,10 +10,10 @@ import time
 import traceback
 from typing import Optional
 
-from ..errors import InfluenceError
+from ..errors import Cancelled, InfluenceError
 from ..results import Explanation
 from ..threads import interactive_threads, note_cpu_use, torch_threads
-from .run_loop import RunOptions, button_runs_in_thread, ui_polling, updates
+from .run_loop import RunOptions, button_runs_in_thread, ui_polling, updates, with_totals
 from .views import RedrawClock
 
 
@@ -69,7 +69,7 @@ class RunningMixin:
                 self.status = "Nothing to cancel: no run in progress."
                 return
             self._cancel.set()
-            if not self._started:  # still preparing: the worker ends the run before its first word
+            if not self._started:  # still preparing: the shared pass stops at its next slice or layer
                 self.status = "Cancelling: the run stops before its first word…"
                 return
             state.over = True
@@ -113,6 +113,8 @@ class RunningMixin:
         self._show_pending = False  # _shown not yet given to the views
         self._stage_words = 0  # words of the current stage that went through _add_word
         self._done_words: dict = {}  # exact words by position, for the chips
+        self._totals: Optional[Explanation] = None  # every word's g_i from the shared pass (stand-ins)
+        self._start_sent = False  # on_start told (at the first exact word)
 
     def _fail(self, message: str, state: "_RunState") -> None:
         with self._ui_lock:
@@ -145,18 +147,21 @@ class RunningMixin:
         clock = RedrawClock()
         started = time.perf_counter()
         with ui_polling() as poll_ui:
-            stream = updates(model, run)
+            stream = updates(model, run, should_stop=self._cancel.is_set)  # Cancel also stops the shared pass
             while not self._cancel.is_set():
                 try:
                     update = next(stream)  # the engine's work: outside the lock, so Cancel is handled at once
-                except StopIteration:
+                except (StopIteration, Cancelled):
                     break
                 with self._ui_lock:
                     if state.over or (self._cancel.is_set() and not self._started):
                         break  # cancelled while this word was computed (or before any): it is dropped
-                    self._add_word(update)
-                    if clock.due(len(self._shown.words)):
-                        self._redraw()
+                    if update.stage == "totals":
+                        self._show_totals(update)
+                    else:
+                        self._add_word(update)
+                        if clock.due(len(self._shown.words)):
+                            self._redraw()
                 self._flush_events()  # the user's callbacks run outside the lock: they cannot hold up Cancel
                 poll_ui()
             stream.close()
@@ -177,6 +182,10 @@ class RunningMixin:
             return
         if self._shown is not self.explanation:  # progressive mode drew a copy: the result itself now
             self._show(self.explanation)
+        if self._totals is not None:  # every g_i stand-in is replaced: the same words, as the result itself
+            self._totals = None
+            if not self._show_pending:
+                self.sentence.explanation = self.bars.explanation = self._shown
         self._finish("done", seconds)
 
     def _emit(self, event: str, value) -> None:
@@ -191,6 +200,26 @@ class RunningMixin:
             except IndexError:
                 return
             self._dispatchers[event](value)
+
+    def _show_totals(self, update) -> None:
+        """The shared pass is done: draw every word's ``g_i`` now, in the coloured sentence and
+        the bars, before any pattern (issue 19.5); the graph and the step-through keep the
+        earlier result until the first redraw of words (issue 10.8). From here the run has
+        started: its explanation replaces the earlier one and a Cancel ends it in the
+        click's handler."""
+        expl = update.explanation
+        self._totals = update.totals
+        self._started = True
+        self.explanation = expl
+        self.words_done, self.words_total = 0, len(expl.sources)
+        self.status = (f"Preparing: gᵢ of every word shown from a {expl.steps}-point preview; the exact pass "
+                       "follows…" if update.preview else
+                       f"Running: 0 of {len(expl.sources)} words… (gᵢ of every word shown; patterns follow)")
+        self.chips.set_words(expl.tokens, self._chip_positions(expl), keep_selection=True)
+        self._show(expl)  # the other views draw it at the next redraw
+        for view in (self.sentence, self.bars):
+            view.set_explanation(with_totals(expl, self._totals))
+        self.progress.start(len(expl.sources))
 
     def _add_word(self, update) -> None:
         """Record one streamed word in the views; the first word of a stage sets them up."""
@@ -207,8 +236,9 @@ class RunningMixin:
             if preview is not None:  # the whole preview is what progressive mode promises first: draw it now
                 self._draw_views()
             self.progress.start(len(expl.sources))
-            if update.stage == "final":
-                self._emit("start", expl)
+        if update.stage == "final" and not self._start_sent:
+            self._start_sent = True
+            self._emit("start", expl)
         self._stage_words = len(expl.words)  # the stream appended this word: these many went through here
         if self._shown is not expl:
             self._shown.put_word(word)
@@ -241,7 +271,10 @@ class RunningMixin:
             self._show_pending = False
             self.graph.selected = self._graph_selection()
             for view in self.views:
-                view.set_explanation(self._shown)  # draws the words so far
+                # the sentence and the bars also draw the g_i of the words still computing
+                shown = with_totals(self._shown, self._totals) if view is self.sentence or view is self.bars \
+                    else self._shown
+                view.set_explanation(shown)  # draws the words so far
         else:
             for view in self.views:
                 view.redraw()

@@ -145,7 +145,7 @@ class InfluenceBars(widgets.VBox):
             lo, hi = self.value_range()
             with self.y_scale.hold_sync():
                 self.y_scale.min, self.y_scale.max = lo, hi
-        done = len(expl.words)
+        done = sum(1 for w in expl.words if w.embedding.steps)  # a stand-in with only g_i has none
         gap = expl.completeness_gap if expl.complete and expl.readout_position is None else None
         text = (f"Influence per source word ({done}/{len(expl.sources)} computed). "
                 f"q(x) − q(baseline) = {fmt(expl.q_input - expl.q_baseline)}")

@@ -76,6 +76,59 @@ def ablation_html(result: Optional[AblationResult]) -> str:
             "<th>mean q</th><th>accuracy (q &gt; 0)</th></tr></thead><tbody>" + body + "</tbody></table>")
 
 
+HIST_BINS = 10
+HIST_SERIES = (("before", "#2b8cbe"), ("after", "#e6550d"), ("control", "#969696"))
+
+
+def ablation_histogram(result: AblationResult, bins: int = HIST_BINS) -> tuple[list[str], list[list[int]]]:
+    """The q histograms of an ablation, one shared set of bins: a label per bin (its centre,
+    with as many decimals as tell neighbours apart) and the counts before / after / control."""
+    allq = [q for qs in (result.q_before, result.q_after, result.q_control) for q in qs]
+    lo, hi = (min(allq), max(allq)) if allq else (0.0, 0.0)
+    if hi == lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    width = (hi - lo) / bins
+    edges = [lo + i * width for i in range(bins + 1)]
+    decimals = max(0, 1 - math.floor(math.log10(width)))
+    labels = [f"{(a + b) / 2:+.{decimals}f}" for a, b in zip(edges[:-1], edges[1:])]
+    counts = []
+    for qs in (result.q_before, result.q_after, result.q_control):
+        row = [0] * bins
+        for q in qs:
+            row[min(bins - 1, max(0, int((q - lo) // width)))] += 1  # the top edge goes in the last bin
+        counts.append(row)
+    return labels, counts
+
+
+def ablation_histogram_svg(result: Optional[AblationResult]) -> str:
+    """The histogram the view draws, as static SVG: grouped bars per bin, counts on the left."""
+    if result is None:
+        return ""
+    labels, counts = ablation_histogram(result)
+    left, top, bar_w, plot_h = 40, 30, 12, 160
+    group = bar_w * len(counts) + 8
+    width, height = left + group * len(labels) + 20, top + plot_h + 60
+    most = max(1, max(max(row) for row in counts))
+    e = esc
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} '
+           f'{height}" font-family="sans-serif" font-size="11" class="ipyinfluence-ablation-histogram">',
+           '<text x="4" y="16" font-size="13">q before / after ablation / random control (sentences per bin)</text>',
+           f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" stroke="#444"/>',
+           f'<text x="{left - 6}" y="{top + 4}" text-anchor="end">{most}</text>',
+           f'<text x="{left - 6}" y="{top + plot_h + 4}" text-anchor="end">0</text>']
+    for b, label in enumerate(labels):
+        x0 = left + b * group + 4
+        for s, ((name, colour), row) in enumerate(zip(HIST_SERIES, counts)):
+            h = plot_h * row[b] / most
+            out.append(f'<rect x="{x0 + s * bar_w}" y="{top + plot_h - h:.1f}" width="{bar_w - 1}" height="{h:.1f}" '
+                       f'fill="{colour}"><title>{e(f"{name}, q ≈ {label}: {row[b]}")}</title></rect>')
+        out.append(f'<text x="{x0 + group / 2 - 4}" y="{top + plot_h + 14}" text-anchor="end" '
+                   f'transform="rotate(-45 {x0 + group / 2 - 4} {top + plot_h + 14})">{e(label)}</text>')
+    legend = " ".join(f'<tspan fill="{c}">■</tspan> {e(n)}' for n, c in HIST_SERIES)
+    out.append(f'<text x="{left}" y="{height - 6}">{legend} · x: q</text></svg>')
+    return "".join(out)
+
+
 def study_html(agg: Aggregates, role: str, condition: str, *, model: str = "", description: str = "",
                ablation: Optional[AblationResult] = None) -> str:
     e = esc
@@ -83,4 +136,5 @@ def study_html(agg: Aggregates, role: str, condition: str, *, model: str = "", d
             "<style>body{font-family:sans-serif}td,th{padding:2px 8px;border-bottom:1px solid #ddd}</style>"
             f"</head><body><h2>Study: {e(description)}</h2><p>model: {e(model)} · split by {e(agg.by)} · "
             f"condition {e(condition)}</p>" + heatmap_svg(agg, role, condition)
-            + aggregate_table_html(agg, condition) + ablation_html(ablation) + "</body></html>")
+            + aggregate_table_html(agg, condition) + ablation_html(ablation)
+            + ablation_histogram_svg(ablation) + "</body></html>")

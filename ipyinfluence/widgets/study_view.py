@@ -42,9 +42,10 @@ from ..qoi import TokenContrast
 from ..quadrature import DEFAULT_STEPS
 from ..results import SKIP
 from ..study import ContrastBy, SentenceSet, Study
-from ..study.aggregate import ALL, Aggregates
+from ..study.aggregate import ALL, Aggregates, condition_value
 from .escape import esc
-from .study_export import ablation_html, aggregate_table_html, heatmap_svg, study_html
+from .study_export import HIST_SERIES, ablation_histogram, ablation_html, aggregate_table_html, heatmap_svg, \
+    study_html
 
 TEMPLATE = "the {subject} that the {attractor} {verb} [MASK] happy ."
 WORDS = ("subject.sing: author pilot surgeon farmer\nsubject.plur: authors pilots surgeons farmers\n"
@@ -195,14 +196,18 @@ class StudyView(widgets.VBox):
         self.ab_button = widgets.Button(description="Ablate", icon="cut")
         self.ab_button.on_click(lambda _b: self.run_ablation())
         self.ab_table = widgets.HTML()
-        sx, sy = LinearScale(), LinearScale()
-        self.ab_bars = Bars(x=[0.0], y=[[0.0], [0.0], [0.0]], scales={"x": sx, "y": sy}, type="grouped",
-                            colors=["#2b8cbe", "#e6550d", "#969696"], labels=["before", "after", "control"],
-                            display_legend=True)
-        self.ab_figure = Figure(marks=[self.ab_bars], axes=[Axis(scale=sx, label="q"),
-                                                            Axis(scale=sy, side="left", label="sentences")],
-                                title="q before / after ablation / random control",
-                                layout=W(width="560px", height="300px"))
+        # Bins on an ordinal scale, counts from 0 on a fixed y range: on a linear x scale
+        # bqplot drew the bars 1 px wide and 0 px tall with the axis running 50 to −50 (issue 19.1).
+        sx, self.ab_y = OrdinalScale(), LinearScale(min=0, max=1)
+        self.ab_bars = Bars(x=[], y=[], scales={"x": sx, "y": self.ab_y}, type="grouped", padding=0.15,
+                            colors=[c for _n, c in HIST_SERIES], labels=[n for n, _c in HIST_SERIES],
+                            display_legend=False)
+        self.ab_figure = Figure(marks=[self.ab_bars], axes=[
+            Axis(scale=sx, label="q (bin centre)", tick_rotate=-45),
+            Axis(scale=self.ab_y, side="left", label="sentences", tick_format="d")],
+            title="q before / after ablation / random control", animation_duration=0,
+            fig_margin={"top": 50, "bottom": 70, "left": 60, "right": 20}, layout=W(width="560px", height="320px"))
+        self.ab_legend = widgets.HTML(" ".join(f"<span style='color:{c}'>■</span> {n}" for n, c in HIST_SERIES))
         self.export_buttons = {}
         for kind in ("csv", "json", "svg", "html"):
             b = widgets.Button(description=kind.upper(), icon="download", layout=W(width="80px"))
@@ -227,7 +232,8 @@ class StudyView(widgets.VBox):
                 H([self.heat_figure, widgets.VBox([self.cell_line, self.cell_sentences, self.open_button])]),
                 self.table,
                 widgets.HTML("<b>Ablation</b> (zero the node in every sentence; a random control zeroes as many)"),
-                H([self.ab_layer, self.ab_head, self.ab_at, self.ab_button]), self.ab_table, self.ab_figure,
+                H([self.ab_layer, self.ab_head, self.ab_at, self.ab_button]), self.ab_table, self.ab_legend,
+                self.ab_figure,
                 H([widgets.Label("export:")] + list(self.export_buttons.values()) + [self.export_line],
                   layout=L(align_items="center")),
                 self.explorer_box]
@@ -332,8 +338,7 @@ class StudyView(widgets.VBox):
         study = self.study
         if study is None or not study.explanations:
             return
-        by = self.split_box.value or None
-        self.aggregates = study.aggregate(by=by)
+        self.aggregates = study.aggregate(by=self._split())
         agg = self.aggregates
         labels = sorted({k for inst in study.instances for k in inst.labels})
         slots = sorted({k for inst in study.instances for k in inst.slots})
@@ -361,6 +366,24 @@ class StudyView(widgets.VBox):
         a = agg.get(role, cond)
         self.heat_figure.title = f"{role} · {cond}: {a.count} patterns"
         self.table.value = aggregate_table_html(agg, cond)
+        self._list_cell(self.heatmap.selected)  # the list follows what the heat map now shows
+
+    def _split(self):
+        """The split-by box's choice as :meth:`Study.aggregate` takes it (None: no split).
+
+        A condition value spelled like the every-sentence group (``"all"``: a slot word, a
+        label) is shown quoted, so it is a condition of its own: merged into the group it
+        hung the split (issue 16.1), and a cell click under it listed every sentence."""
+        by = self.split_box.value or None
+        if by is None:
+            return None
+
+        def value(instance, explanation) -> str:
+            v = condition_value(by, instance, explanation)
+            return f"“{v}”" if v.strip("“”") == ALL else v
+
+        value.__name__ = by  # what the exports print as "split by"
+        return value
 
     def _on_selector(self, change) -> None:
         if change["owner"] is self.split_box:
@@ -368,16 +391,22 @@ class StudyView(widgets.VBox):
         else:
             self.redraw()
         self.heatmap.selected = None
+        self._list_cell(None)  # no cell picked under the new choice: no stale sentences (issue 19.7)
 
     def cell(self, layer: int, route) -> list[int]:
         """Indices of the sentences whose role pattern takes ``route`` into ``layer``."""
-        by = self.split_box.value or None
-        return self.study.sentences_through(self.role_box.value, layer, route, by=by,
+        return self.study.sentences_through(self.role_box.value, layer, route, by=self._split(),
                                             condition=self.condition_box.value)
 
     def _on_cell(self, change) -> None:
-        sel = change["new"]
+        self._list_cell(change["new"])
+
+    def _list_cell(self, sel) -> None:
+        """List the sentences through the selected cell; none selected: an empty list."""
         if sel is None or np.size(sel) < 2 or self.aggregates is None:
+            self.cell_line.value = "<i>Click a cell: the sentences whose pattern passes there.</i>"
+            self.cell_sentences.options = []
+            self.open_button.disabled = True
             return
         try:
             r, c = (int(v) for v in np.asarray(sel).reshape(-1, 2)[0])  # bqplot squeezes one cell to (2,)
@@ -385,8 +414,8 @@ class StudyView(widgets.VBox):
             route = SKIP if c == 0 else c - 1
             hits = self.cell(layer, route)
             name = "skip" if route == SKIP else f"head {route}"
-            self.cell_line.value = esc(f"{len(hits)} sentences: the {self.role_box.value}'s pattern takes "
-                                               f"{name} into layer {layer}")
+            self.cell_line.value = esc(f"{len(hits)} sentences ({self.condition_box.value}): the "
+                                       f"{self.role_box.value}'s pattern takes {name} into layer {layer}")
             self.cell_sentences.options = [(self.study.instances[i].text, i) for i in hits]
             self.open_button.disabled = not hits
         except Exception as e:  # noqa: BLE001
@@ -425,16 +454,12 @@ class StudyView(widgets.VBox):
             return None
         self.ablation = result
         self.ab_table.value = ablation_html(result)
-        allq = result.q_before + result.q_after + result.q_control
-        lo, hi = min(allq), max(allq)
-        if hi == lo:
-            lo, hi = lo - 0.5, hi + 0.5
-        edges = np.linspace(lo, hi, 11)
-        hist = [np.histogram(qs, bins=edges)[0].tolist() if qs else [0] * 10
-                for qs in (result.q_before, result.q_after, result.q_control)]
+        labels, counts = ablation_histogram(result)
         with self.ab_bars.hold_sync():
-            self.ab_bars.x = ((edges[:-1] + edges[1:]) / 2).tolist()
-            self.ab_bars.y = hist
+            self.ab_bars.x = labels
+            self.ab_bars.y = np.array(counts, dtype=float)
+        with self.ab_y.hold_sync():
+            self.ab_y.min, self.ab_y.max = 0.0, float(max(1, max(max(row) for row in counts)))
         self.status = f"Ablated {result.description}: accuracy {result.accuracy_before:.0%} → " \
                       f"{result.accuracy_after:.0%} (random control {result.accuracy_control:.0%})."
         return result

@@ -107,3 +107,88 @@ print(json.dumps({{"texts": [view.study.instances[i].text for i in view.cell({r}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "study-view-click.txt").write_text(f"cell click to sentence list: {click_to_list_s:.2f} s\n")
     view.screenshot(path=str(ARTIFACTS / "jupyterlab-study-view.png"))
+
+
+HIST = "notebooks/study_histogram.ipynb"
+HIST_CODE = """
+from ipyinfluence.tiny import tiny_model
+from ipyinfluence.widgets import StudyView
+
+view = StudyView(tiny_model(), n=0, steps=3)
+view.run()
+view.ab_layer.value, view.ab_head.value = 1, 0
+view
+"""
+
+# What bqplot drew of the ablation histogram: per bin group its bars' heights and widths,
+# the x tick labels, the y axis's pixels per sentence (from its 0 tick and its top tick)
+# and the plot area's height.
+HIST_JS = """
+fig => {
+  const groups = [...fig.querySelectorAll('g.bargroup')].map(g =>
+    [...g.querySelectorAll('rect.bar')].map(r => { const b = r.getBoundingClientRect(); return {h: b.height, w: b.width}; }));
+  const [xAxis, yAxis] = [...fig.querySelectorAll('g.axis')];
+  const yTicks = [...yAxis.querySelectorAll('g.tick')].map(t => {
+    const b = t.querySelector('line').getBoundingClientRect();
+    return {v: Number(t.textContent), y: b.top + b.height / 2};
+  }).sort((a, b) => a.v - b.v);
+  const zero = yTicks[0], top = yTicks[yTicks.length - 1];
+  return {groups, ticks: [...xAxis.querySelectorAll('g.tick text')].map(t => t.textContent),
+          zero: zero.v, per_count: (zero.y - top.y) / (top.v - zero.v),
+          plot: fig.querySelector('rect.plotarea_background, .plotarea_background').getBoundingClientRect().height};
+}
+"""
+
+
+def test_ablation_histogram_bars_are_drawn_with_the_counts(page, lab_server, server_root):
+    """Issue 19.1: after Ablate the browser drew bars 0 px tall and 1 px wide; now each bar's
+    height is its count on a 0..max axis, the tallest fills the plot, and the x labels are
+    the kernel's bins. A 1280×720 screenshot with the histogram is kept for the README."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(HIST_CODE)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nbformat.write(nb, server_root / HIST)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(lab_server.with_token(f"/lab/tree/{HIST}?reset"))
+    wait_for_app(page)
+    assert wait_notebook_ready(page, HIST)["kernel"] == "python3"
+    result = run_all(page, HIST)
+    assert result["errors"] == [], result["errors"]
+    view = page.locator(".ipyinfluence-study-view").first
+    view.locator("button.ipyinfluence-study-ablate").click()
+    status = view.locator(".ipyinfluence-study-status")
+    page.wait_for_function("el => /Ablated /.test(el.textContent)", arg=status.element_handle(), timeout=120_000)
+    want = json.loads(kernel_exec(page, HIST, """
+import json
+from ipyinfluence.widgets.study_export import ablation_histogram
+print(json.dumps(ablation_histogram(view.ablation)))
+""").strip().splitlines()[-1])
+    labels, counts = want
+    most = max(max(row) for row in counts)
+    fig = view.locator(".ipyinfluence-study-histogram")
+    fig.scroll_into_view_if_needed()
+    page.wait_for_function(f"fig => [...fig.querySelectorAll('rect.bar')].some(r => r.getBoundingClientRect().height > 20)"
+                           f" && fig.querySelectorAll('g.bargroup').length === {len(labels)}",
+                           arg=fig.element_handle(), timeout=30_000)
+    drawn = fig.evaluate(HIST_JS)
+    assert drawn["ticks"] == labels
+    assert len(drawn["groups"]) == len(labels) and all(len(g) == 3 for g in drawn["groups"])
+    assert drawn["zero"] == 0
+    per_count = drawn["per_count"]  # as the y axis is drawn
+    for b, group in enumerate(drawn["groups"]):
+        for s, bar in enumerate(group):
+            assert abs(bar["h"] - counts[s][b] * per_count) <= 1.5, (b, s, bar, counts[s][b], per_count)
+            assert bar["w"] >= 8, bar  # visibly wide
+    tallest = max(bar["h"] for g in drawn["groups"] for bar in g)
+    assert tallest >= 0.9 * drawn["plot"] and drawn["plot"] > 150  # the y range ends at the largest count
+    assert not [e for e in errors if "negative value" in e or "NaN" in e], errors
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    heat = view.locator(".ipyinfluence-study-heatmap")
+    page.evaluate("el => el.scrollIntoView({block: 'start'})", heat.element_handle())
+    page.screenshot(path=str(ARTIFACTS / "study-view-heatmap.png"))
+    page.evaluate("el => el.scrollIntoView({block: 'end'})", fig.element_handle())
+    page.screenshot(path=str(ARTIFACTS / "study-view-histogram.png"))
+    (ARTIFACTS / "study-histogram.txt").write_text(
+        f"bars: {sum(len(g) for g in drawn['groups'])}, tallest {tallest:.0f} px of a {drawn['plot']:.0f} px plot, "
+        f"narrowest {min(bar['w'] for g in drawn['groups'] for bar in g):.1f} px\n")

@@ -167,3 +167,76 @@ def test_cancel_in_a_background_run(mlm):
     v.wait(60)
     assert not thread.is_alive() and not v.running
     assert v.status.startswith("Cancelled after") and 1 <= len(v.study.explanations) < 8
+
+
+def test_ablation_histogram_is_drawable_and_exported(view):
+    """Issue 19.1: the bars sit on bins of an ordinal scale with a y range from 0 to the
+    largest count (a linear x scale drew them 1 px wide and 0 px tall), and the HTML export
+    draws the same histogram."""
+    from bqplot import OrdinalScale
+
+    from ipyinfluence.widgets.study_export import ablation_histogram
+
+    result = view.run_ablation() if view.ablation is None else view.ablation
+    labels, counts = ablation_histogram(result)
+    assert isinstance(view.ab_bars.scales["x"], OrdinalScale)
+    assert list(view.ab_bars.x) == labels and len(set(labels)) == 10  # one distinct label per bin
+    assert np.array_equal(np.asarray(view.ab_bars.y), np.array(counts))
+    assert [sum(row) for row in counts] == [8, 8, 8]
+    assert counts[0] == np.histogram(result.q_before, bins=10)[0].tolist()
+    y = view.ab_bars.scales["y"]
+    assert y.min == 0 and y.max == max(max(row) for row in counts)
+    page = view.export("html")
+    svg = page[page.index("<svg xmlns=\"http://www.w3.org/2000/svg\" width", page.index("ipyinfluence-ablation-table")):]
+    import re
+
+    heights = [float(h) for h in re.findall(r'<rect x="[\d.]+" y="[\d.]+" width="\d+" height="([\d.]+)"', svg)]
+    most = max(max(row) for row in counts)
+    assert heights == pytest.approx([160 * row[b] / most for b in range(10) for row in counts], abs=0.06)
+
+
+def test_changing_split_by_empties_the_sentence_list(view):
+    """Issue 19.7: after a cell click the list held that cell's sentences; a new split-by
+    (or condition) must not leave them under a heat map of other sentences."""
+    view.split_box.value = ""
+    grid = np.asarray(view.heatmap.color)
+    r, c = map(int, np.argwhere(grid > 0)[0])
+    view.heatmap.set_state({"selected": [[r, c]]})
+    assert view.cell_sentences.options and not view.open_button.disabled
+    view.split_box.value = "label:subject"
+    assert view.cell_sentences.options == () and view.open_button.disabled
+    view.condition_box.value = "plur"
+    grid = np.asarray(view.heatmap.color)
+    r, c = map(int, np.argwhere(grid > 0)[0])
+    view.heatmap.set_state({"selected": [[r, c]]})
+    listed = [i for _t, i in view.cell_sentences.options]
+    assert listed and all(view.study.instances[i].labels["subject"] == "plur" for i in listed)
+    view.condition_box.value = "sing"
+    assert view.cell_sentences.options == () and view.open_button.disabled
+    view.split_box.value = ""
+
+
+def test_split_by_a_condition_spelled_all_returns_and_keeps_it_apart(mlm):
+    """Issue 16.1 (the widget): a slot word "all" made the split-by hang (the aggregate
+    appended to the every-sentence list it iterated); it is now a condition of its own."""
+    v = StudyView(mlm, template="{det} the guards like [MASK] happy .", words="det: all some", n=0, steps=STEPS,
+                  contrast="is/are")
+    v.run()
+    assert v.error == "" and v.done == 2
+    finished = threading.Event()
+
+    def split():
+        v.split_box.value = "slot:det"
+        finished.set()
+
+    threading.Thread(target=split, daemon=True).start()
+    assert finished.wait(30), "the split-by did not return"
+    assert v.error == ""
+    assert set(v.condition_box.options) == {"all", "“all”", "some"}
+    v.condition_box.value = "“all”"
+    assert v.aggregates.get(v.role_box.value, "“all”").count == 1
+    grid = np.asarray(v.heatmap.color)
+    r, c = map(int, np.argwhere(grid > 0)[0])
+    v.heatmap.set_state({"selected": [[r, c]]})
+    assert [v.study.instances[i].slots["det"] for _t, i in v.cell_sentences.options] == ["all"]
+    assert "split by slot:det" in v.export("html")
