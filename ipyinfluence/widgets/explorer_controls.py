@@ -90,10 +90,13 @@ def build_controls(x, methods, baseline: str, palette: str) -> None:
                                names="selected_index")
     x.export_buttons = {}
     for kind in ("svg", "html", "json"):
-        b = widgets.Button(description=kind.upper(), icon="download", layout=W(width="90px"),
+        # width "auto": a fixed 90 px cut "HTML" to "H…" under the icon (issue 19.9)
+        b = widgets.Button(description=kind.upper(), icon="download", layout=W(width="auto", min_width="84px"),
                            tooltip=f"export the patterns as {kind.upper()}")
         b.add_class(f"ipyinfluence-export-{kind}")
         x.export_buttons[kind] = b
+    x.export_label = widgets.HTML("export:", layout=W(width="auto", margin="0 6px 0 0"))  # a Label cut it to "expo"
+    x.export_label.add_class("ipyinfluence-export-label")
     x.export_line = widgets.HTML()
     x.export_line.add_class("ipyinfluence-export")
 
@@ -116,5 +119,6 @@ def layout_children(x) -> list:
         x.graph,
         x.bars,
         x.step_through_box,
-        H([widgets.Label("export:")] + list(x.export_buttons.values()) + [x.export_line], layout=middle),
+        H([x.export_label] + list(x.export_buttons.values()) + [x.export_line],
+          layout=widgets.Layout(align_items="center", flex_flow="row wrap")),
     ]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import time
 import traceback
 from typing import Optional
 
@@ -143,7 +142,7 @@ class RunningMixin:
                        else "Preparing: one forward and backward pass over the interpolation steps…")
         self._update_text_hint()
         clock = RedrawClock()
-        started = time.perf_counter()
+        self.progress.begin()  # the run's one clock: the bar and the status line read it
         with ui_polling() as poll_ui:
             stream = updates(model, run)
             while not self._cancel.is_set():
@@ -163,7 +162,7 @@ class RunningMixin:
         with self._ui_lock:
             if not state.over:
                 state.over = True
-                self._end_stream(time.perf_counter() - started)
+                self._end_stream(self.progress.elapsed())
         self._flush_events()
 
     def _end_stream(self, seconds: float) -> None:
@@ -255,7 +254,7 @@ class RunningMixin:
                 self.status = "Interrupted before the first word: the earlier results are unchanged."
             return
         expl, done, total = self.explanation, self.words_done, self.words_total
-        self.progress.finish(done, outcome)
+        self.progress.finish(done, outcome, seconds if outcome == "done" else None)
         self.chips.show_done(self._done_words)  # the chips agree with the status the moment it changes
         self.status = {
             "done": f"Done: {done} words in {seconds:.1f} s. {expl.qoi}: q(x) = {expl.q_input:+.3g}, "
