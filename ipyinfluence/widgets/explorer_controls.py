@@ -10,7 +10,7 @@ from ..integration import INPUT_BASELINES
 from .coloured_sentence import ColouredSentence
 from .escape import esc
 from .influence_bars import InfluenceBars
-from .pattern_graph import PatternGraph
+from .pattern_graph import FIT_PX, PatternGraph
 from .progress import RunProgress
 from .qoi_editor import QoIEditor
 from .step_through import StepThrough
@@ -79,7 +79,7 @@ def build_controls(x, methods, baseline: str, palette: str) -> None:
     x.error_line.add_class("ipyinfluence-error")
     x.chips = TokenChips()
     x.sentence = ColouredSentence(palette=x.palette_box.value)
-    x.graph = PatternGraph(palette=x.palette_box.value)
+    x.graph = PatternGraph(palette=x.palette_box.value, fit_px=FIT_PX, presentation=x.presentation)
     x.bars = InfluenceBars()
     x.step_through = StepThrough(palette=x.palette_box.value)
     x.step_through_box = widgets.Accordion(children=[x.step_through], titles=("Step through GPR, one layer at a time",),

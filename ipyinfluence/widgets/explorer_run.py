@@ -199,7 +199,9 @@ class RunningMixin:
             self._started = True
             self.explanation = expl
             self.words_done, self.words_total = 0, len(expl.sources)
-            self.chips.set_words(expl.tokens, self._chip_positions(expl), keep_selection=True)
+            with self._moving_chips():
+                self.chips.set_words(expl.tokens, self._chip_positions(expl), keep_selection=True,
+                                     selected=self._wanted_chips(expl))
             # Progressive: the exact words replace the preview's in a copy holding both.
             shown = expl if preview is None else dataclasses.replace(expl, words=list(preview.words))
             self._show(shown)
@@ -236,14 +238,19 @@ class RunningMixin:
 
     def _draw_views(self) -> None:
         self.chips.show_done(self._done_words)
+        self._pick_words(self._shown)  # the picked word (by default the largest |g_i| so far)
         if self._show_pending:
             self._show_pending = False
             self.graph.selected = self._graph_selection()
             for view in self.views:
                 view.set_explanation(self._shown)  # draws the words so far
         else:
+            selection = self._graph_selection()
             for view in self.views:
-                view.redraw()
+                if view is self.graph and view.selected != selection:
+                    view.selected = selection  # redraws it
+                else:
+                    view.redraw()
 
     def _finish(self, outcome: str, seconds: float = 0.0) -> None:
         """Draw what is pending and say how the run ended (also after an error or Ctrl-C)."""
