@@ -185,6 +185,7 @@ class Explorer(RunningMixin, widgets.VBox):
         self.observe(self._on_palette, names="palette")
         self.chips.observe(self._on_chips, names="selected")
         self.observe(self._on_show_all, names="show_all")
+        traitlets.dlink((self.graph, "selected"), (self.bars, "selected"))  # the ranked list marks the drawn words
         self.sentence.on_select(self._on_word_picked)
         self.step_through.on_select(self._on_word_picked)
         self.qoi_editor.observe(lambda _c: self._update_text_hint(), names="task")

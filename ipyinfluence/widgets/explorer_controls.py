@@ -9,7 +9,7 @@ import ipywidgets as widgets
 from ..integration import INPUT_BASELINES
 from .coloured_sentence import ColouredSentence
 from .escape import esc
-from .influence_bars import InfluenceBars
+from .influence_bars import RankedInfluence
 from .pattern_graph import FIT_PX, PatternGraph
 from .progress import RunProgress
 from .qoi_editor import QoIEditor
@@ -80,14 +80,23 @@ def build_controls(x, methods, baseline: str, palette: str) -> None:
     x.chips = TokenChips()
     x.sentence = ColouredSentence(palette=x.palette_box.value)
     x.graph = PatternGraph(palette=x.palette_box.value, fit_px=FIT_PX, presentation=x.presentation)
-    x.bars = InfluenceBars()
+    x.bars = RankedInfluence(presentation=x.presentation)  # a readable ranked list (issue 19.8)
     x.step_through = StepThrough(palette=x.palette_box.value)
-    x.step_through_box = widgets.Accordion(children=[x.step_through], titles=("Step through GPR, one layer at a time",),
-                                           selected_index=None)
+    # Collapsed, the accordion holds a placeholder: the step-through joins the page when first
+    # opened, so its figure is first laid out at its real size (built hidden it was drawn at
+    # zero size: "<rect> attribute width: A negative value" on every display, issue 19.10).
+    x.step_through_placeholder = widgets.HTML("<i>Open to step through GPR for the picked word.</i>")
+    x.step_through_box = widgets.Accordion(children=[x.step_through_placeholder],
+                                           titles=("Step through GPR, one layer at a time",), selected_index=None)
     # collapsed: the step-through's figure is not redrawn on every push of a run
     x.step_through.graph_shown = False
-    x.step_through_box.observe(lambda c: setattr(x.step_through, "graph_shown", c["new"] == 0),
-                               names="selected_index")
+
+    def opened(change) -> None:
+        if change["new"] == 0 and x.step_through_box.children[0] is not x.step_through:
+            x.step_through_box.children = [x.step_through]
+        x.step_through.graph_shown = change["new"] == 0
+
+    x.step_through_box.observe(opened, names="selected_index")
     x.export_buttons = {}
     for kind in ("svg", "html", "json"):
         # width "auto": a fixed 90 px cut "HTML" to "H…" under the icon (issue 19.9)

@@ -8,6 +8,7 @@ import importlib
 import re
 import time
 
+import numpy as np
 import pytest
 
 from ipyinfluence.widgets import Explorer
@@ -53,3 +54,87 @@ def test_the_export_row_is_not_cut(mlm):
     for b in x.export_buttons.values():
         assert b.layout.width == "auto", b.layout.width  # a fixed 90 px showed "H…" and "JS…"
     assert x.export_label.value == "export:" and x.export_label.layout.width == "auto"
+
+
+# -- item 10: no figure drawn at zero size --------------------------------------------------
+
+def test_the_collapsed_step_through_joins_the_page_when_opened(mlm):
+    """Built inside a collapsed accordion its figure was laid out at zero size (a console
+    error on every display); now it is not on the page until the accordion opens."""
+    x = Explorer(mlm, text=MLM_TEXT, steps=STEPS)
+    assert x.step_through not in x.step_through_box.children
+    x.step_through_box.selected_index = 0
+    assert x.step_through_box.children == (x.step_through,) and x.step_through.graph_shown
+
+
+# -- item 6: the step-through ----------------------------------------------------------------
+
+def _stage(top_k: int):
+    from ipyinfluence.widgets.step_through import Candidate, Stage
+
+    cands = [Candidate(p, None, s) for p, s in enumerate([0.5, 0.3, 0.2, -0.1, 0.05])]
+    return Stage("embedding", 1, cands, sorted(cands, key=lambda c: -c.score)[:top_k], 1)
+
+
+def test_the_rule_names_every_kept_candidate():
+    from ipyinfluence.widgets.step_through import rule_text
+
+    tokens = ["a", "b", "c", "d", "e"]
+    text = rule_text(_stage(3), tokens)
+    for token, score in (("a", "+0.5"), ("b", "+0.3"), ("c", "+0.2")):
+        assert f"[{'abc'.index(token)}] {token} with σ·score = (+1)·({score})" in text, text
+    assert "the best of the rest, h¹[4] e" in text  # the runner-up: the best of those not kept
+
+
+def test_one_candidate_is_singular(mlm_result):
+    from ipyinfluence.widgets import StepThrough
+
+    st = StepThrough(mlm_result)
+    assert st.step == 0 and "<b>1 candidate</b>" in st.candidates.value  # layer 0: the word itself
+    st.next()
+    assert re.search(r"<b>\d+ candidates</b>", st.candidates.value)
+
+
+def test_dashed_means_skip_in_the_step_through_too(mlm_result):
+    """The embedding-level pattern being refined is drawn light and solid (it was dashed,
+    which means "skip" in the pattern graph); skip routes are dashed; heads are labelled;
+    a legend says so."""
+    from ipyinfluence.results import SKIP
+    from ipyinfluence.widgets import StepThrough
+
+    st = StepThrough(mlm_result)
+    assert st.context_lines.line_style == "solid" and st.skip_lines.line_style == "dashed"
+    # a word whose attention pattern has both a skip and a head route
+    word = next(w for w in mlm_result.words
+                if {c.route == SKIP for s in w.attention.steps for c in s.chosen} == {True, False})
+    st.show_word(word.position)
+    st.step = len(st.stage_list) - 1  # the last attention stage: the whole refined pattern
+    skips = sum(c.route == SKIP for s in word.attention.steps for c in s.chosen)
+    xs = np.asarray(st.skip_lines.x, dtype=float).reshape(-1, 2)  # bqplot squeezes one row to (2,)
+    assert list(st.skip_lines.opacities) == [1.0] and len(xs) == skips and all(a == b for a, b in xs)
+    assert any(t.startswith("H") for t in st.head_text.text), list(st.head_text.text)
+    assert "dashed = skip" in st.legend.value and "being refined" in st.legend.value
+
+
+# -- item 8: the bars as a readable ranked list ----------------------------------------------
+
+def test_the_explorers_bars_are_a_ranked_list_with_whole_labels(mlm):
+    from ipyinfluence import TokenContrast
+    from ipyinfluence.widgets.influence_bars import RANKED_HALF_PX, RANKED_SHOWN
+
+    text = "the extraordinarily studious students near the guards [MASK] happy ."
+    x = Explorer(mlm, text=text, qoi=TokenContrast("is", "are"), steps=STEPS)
+    result = x.run()
+    html = x.bars.table.value
+    order = [int(p) for p in re.findall(r"<tr class='word' data-position='(\d+)'", html)]
+    assert order == [w.position for w in sorted(result.words, key=lambda w: (-abs(w.total_influence), w.position))]
+    assert len(order) == len(result.words) and len(result.words) > RANKED_SHOWN  # the rest behind "… n more"
+    assert "more words</summary>" in html
+    for w in result.words:  # every token written whole (the chart cut "27:studen")
+        assert f"<td class='token'>{w.token} <small>({w.position})</small></td>" in html
+    # every bar starts at the one zero line in the middle of its cell, and no bar holds text
+    assert html.count("class='zero'") == 3 * len(result.words)
+    assert html.count(f"left:{RANKED_HALF_PX - 0.5}px") == 3 * len(result.words)
+    # the picked word (drawn in the graph) is marked in the list
+    picked = x.graph.selected
+    assert picked and re.search(rf"data-position='{picked[0]}' style='background:#fff3c4", html)

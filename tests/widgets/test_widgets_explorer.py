@@ -83,7 +83,7 @@ def test_run_streams_word_by_word(explorer, monkeypatch):
     assert len(explorer.chips.chips) == n
     assert all("ipyinfluence-chip" in c._dom_classes and "ipyinfluence-chip-done" in c._dom_classes
                for c in explorer.chips.chips.values())
-    assert len(explorer.bars.bars.x) == n
+    assert len(explorer.bars.ranked()) == n
     assert explorer.progress.label.value.startswith(f"{n}/{n} words")
     assert not explorer.run_button.disabled and explorer.cancel_button.disabled
 
