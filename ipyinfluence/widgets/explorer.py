@@ -403,6 +403,7 @@ class Explorer(RunningMixin, widgets.VBox):
     def _on_word_picked(self, position) -> None:
         """A word clicked in the coloured sentence or picked in the step-through: show its pattern."""
         try:
+            self._picked = [int(position)]
             self.show_all = False
             self.chips.select([position])
             self.sentence.selected = position
@@ -412,10 +413,11 @@ class Explorer(RunningMixin, widgets.VBox):
             self.error = f"could not show that word: {e}"
 
     def _on_show_all(self, change) -> None:
+        """Every word, or back to the picked word(s)."""
         if change["new"]:
             self._picked = None
-            self._pick_words(self.explanation)
-            self.graph.select_words(None)
+        self._pick_words(self.explanation)
+        self.graph.select_words(self._graph_selection())
 
     def _on_chips(self, change) -> None:
         if self._chips_quiet:

@@ -480,8 +480,16 @@ class PatternGraph(widgets.VBox):
         note = ""
         if self.level == "attention" and level == "embedding":
             note = " (these results have no attention level: run with level='attention')"
-        self.legend.value = (f"<b>{level.capitalize()}-level patterns</b>{note}: {signs}{extra}. "
-                             f"QoI: {esc(self.explanation.qoi)}<br><small>"
+        drawn = ""
+        if self.selected is not None:  # say what is drawn, and how to see more
+            from .export import shown_words_text  # (export draws with this module's geometry)
+
+            drawn = (f"<br><span class='ipyinfluence-graph-drawn'>Drawn: "
+                     f"{esc(shown_words_text(self.explanation, self.selected))}; click a word in the "
+                     f"sentence to draw it, or \"show all\".</span>")
+        font = " style='font-size:16px'" if self.presentation else ""
+        self.legend.value = (f"<div{font}><b>{level.capitalize()}-level patterns</b>{note}: {signs}{extra}. "
+                             f"QoI: {esc(self.explanation.qoi)}{drawn}</div><small>"
                              f"{width_legend_html(lay.scale_max, stepped=True)}</small>")
 
     # -- clicks -----------------------------------------------------------------

@@ -47,7 +47,7 @@ from .style import (GRID_COLOR, HIGHLIGHT_COLOR, NODE_COLOR, PALETTES, TEXT_COLO
 from .views import PickingView
 
 SHOWN = 12  # candidate bars shown before "… n more"
-FIT_PX = 820  # the figure's fixed least width (as the Explorer's graph): never resized, never drawn squeezed
+FIT_PX = 780  # the figure's fixed least width (inside the Explorer's accordion 812 px show at 1280): never resized
 MARGIN = dict(top=12, bottom=8, left=12, right=12)
 CONTEXT_COLOR = "#dcdcdc"  # the embedding-level pattern being refined: wide, light, solid (dashed means skip)
 BAR_PX = 180  # the longest candidate bar

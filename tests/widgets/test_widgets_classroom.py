@@ -138,3 +138,72 @@ def test_the_explorers_bars_are_a_ranked_list_with_whole_labels(mlm):
     # the picked word (drawn in the graph) is marked in the list
     picked = x.graph.selected
     assert picked and re.search(rf"data-position='{picked[0]}' style='background:#fff3c4", html)
+
+
+# -- items 2 and 3: the picked word on a graph fitted to the page -----------------------------
+
+FORTY = ("the author that the guards like said the pilots near the dancers smile at the officers who the farmers "
+         "love , but the old teacher knows his surgeons swim with the boy who smiles [MASK] very happy .")
+
+
+@pytest.fixture(scope="module")
+def forty(mlm):
+    from ipyinfluence import TokenContrast
+
+    x = Explorer(mlm, text=FORTY, qoi=TokenContrast("is", "are"), steps=STEPS, top_k=3)
+    width = x.graph.figure.layout.min_width
+    x.run()
+    return x, width
+
+
+def test_the_picked_word_is_drawn_by_default(forty):
+    x, _ = forty
+    best = max(x.explanation.words, key=lambda w: abs(w.total_influence)).position
+    assert x.graph.selected == [best] and x.sentence.selected == best and not x.show_all
+    assert [d.position for d in x.graph.layout_data.words] == [best]
+    assert "Drawn: 1 of 39 computed words" in x.graph.legend.value
+    # "show all" is an explicit choice, and picking a word leaves it
+    x.chips.all_button.click()
+    assert x.show_all and x.graph.selected is None and len(x.graph.layout_data.words) == 39
+    other = next(w.position for w in x.explanation.words if w.position != best)
+    x.sentence.click(other)
+    assert not x.show_all and x.graph.selected == [other]
+    x.run()  # a person's pick survives the next run
+    assert x.graph.selected == [other]
+    x.show_all = True
+    assert x.graph.selected is None
+    x.show_all = False  # back to the picked word
+    assert x.graph.selected == [best] and len(x.graph.layout_data.words) == 1
+
+
+def test_the_graph_fits_the_page_and_never_resizes(forty):
+    """The figure's width is fixed from construction (its first drawing was squeezed into
+    the old width until a resize, issue 19.3); token texts that would touch give way, but
+    never the drawn word's, the QoI's or the pattern's columns."""
+    from ipyinfluence.widgets.geometry import TOKEN_GAP_PX
+    from ipyinfluence.widgets.pattern_graph import FIT_PX
+    from ipyinfluence.widgets.style import text_width
+
+    x, before = forty
+    assert before == x.graph.figure.layout.min_width == f"{FIT_PX}px" and x.graph.figure.layout.width == "100%"
+    rows = x.graph.token_layout
+    expl = x.explanation
+    assert rows.col_px * len(expl.tokens) <= FIT_PX
+    for line in (0, 1):
+        shown = [(p, t) for p, (t, r) in enumerate(zip(rows.texts, rows.rows)) if t and r == line]
+        for (p, a), (q, b) in zip(shown, shown[1:]):
+            assert (q - p) * rows.col_px >= (text_width(a) + text_width(b)) / 2 + TOKEN_GAP_PX - 1e-9, (a, b)
+    picked = x.graph.selected[0]
+    assert rows.texts[expl.readout_position] == "[MASK]" and rows.texts[picked] == expl.tokens[picked]
+    node_columns = {n.position for n in x.graph.layout_data.nodes() if n.position is not None}
+    assert all(rows.texts[p] for p in node_columns)
+
+
+def test_presentation_draws_larger_type(mlm):
+    x = Explorer(mlm, text=MLM_TEXT, steps=STEPS, presentation=True)
+    plain = Explorer(mlm, text=MLM_TEXT, steps=STEPS)
+    assert x.graph.token_labels.default_size > plain.graph.token_labels.default_size
+    assert x.graph.head_labels.default_size > plain.graph.head_labels.default_size
+    assert "ipyinfluence-presentation" in x._dom_classes
+    x.run()
+    assert "font-size:15px" in x.bars.table.value
