@@ -186,6 +186,7 @@ class Explorer(RunningMixin, widgets.VBox):
         self.chips.observe(self._on_chips, names="selected")
         self.observe(self._on_show_all, names="show_all")
         traitlets.dlink((self.graph, "selected"), (self.bars, "selected"))  # the ranked list marks the drawn words
+        self.sentence.observe(self._step_through_follows, names="selected")
         self.sentence.on_select(self._on_word_picked)
         self.step_through.on_select(self._on_word_picked)
         self.qoi_editor.observe(lambda _c: self._update_text_hint(), names="task")
@@ -418,6 +419,14 @@ class Explorer(RunningMixin, widgets.VBox):
             self._picked = None
         self._pick_words(self.explanation)
         self.graph.select_words(self._graph_selection())
+
+    def _step_through_follows(self, change) -> None:
+        """The step-through shows the picked word (it picked its own largest |g_i| among the
+        words of its first drawing, which the Explorer's pick may move past at the run's end)."""
+        st, p = self.step_through, change["new"]
+        if p is not None and st.position != p and st.explanation is not None and \
+                any(w.position == p for w in st.explanation.words):
+            st.show_word(p)
 
     def _on_chips(self, change) -> None:
         if self._chips_quiet:

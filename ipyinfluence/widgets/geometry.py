@@ -339,12 +339,14 @@ def token_rows(tokens: Sequence[str], font_px: float = TOKEN_FONT_PX, min_col_px
 
 
 def fitted_token_rows(tokens: Sequence[str], col_px: float, font_px: float = TOKEN_FONT_PX,
-                      keep: Iterable[int] = (), lines: int = 2) -> TokenRows:
+                      keep: Iterable[int] = (), lines: int = 2, left_px: Optional[float] = None) -> TokenRows:
     """Token texts for columns of a given width (a graph fitted to the page): texts that
     would touch a neighbour on both of the ``lines`` lines are left out (``""``; the grid
     node's tooltip still names the token). The ``keep`` positions are placed first (the
     picked words, the QoI's column, the pattern's nodes), then the rest left to right, so
-    what a person needs to read is never the text that gives way."""
+    what a person needs to read is never the text that gives way. ``left_px`` (px from
+    column 0's centre): no text of the first line reaches left of it (the row names end
+    there, level with the first line on a deep model's short rows)."""
     texts = [truncate(t, MAX_TOKEN_CHARS) for t in tokens]
     shown, rows = [""] * len(texts), [0] * len(texts)
     taken: list[list[tuple[float, float]]] = [[] for _ in range(max(1, lines))]
@@ -353,6 +355,8 @@ def fitted_token_rows(tokens: Sequence[str], col_px: float, font_px: float = TOK
         half = text_width(texts[p], font_px) / 2 + TOKEN_GAP_PX / 2
         lo, hi = p * col_px - half, p * col_px + half
         for line, spans in enumerate(taken):
+            if line == 0 and left_px is not None and lo < left_px:
+                continue
             if all(hi <= a or lo >= b for a, b in spans):
                 spans.append((lo, hi))
                 shown[p], rows[p] = texts[p], line

@@ -354,7 +354,7 @@ class PatternGraph(widgets.VBox):
         if expl.readout_position is not None:
             keep.append(expl.readout_position)
         keep += [nd.position for nd in lay.nodes() if nd.position is not None]
-        rows = fitted_token_rows(expl.tokens, col_px, self.token_font_px, keep)
+        rows = fitted_token_rows(expl.tokens, col_px, self.token_font_px, keep, left_px=-col_px / 2 - 2)
         height = int(float(str(self._height or "430px").rstrip("px")))
         plot_px = height - MARGIN["top"] - MARGIN["bottom"]
         # the second line of token texts at least a text's height below the first (deep models

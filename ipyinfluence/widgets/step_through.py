@@ -407,7 +407,7 @@ class StepThrough(PickingView, widgets.VBox):
         keep = [w.position] + [c.position for c in stage.chosen] + \
             ([expl.readout_position] if expl.readout_position is not None else []) + \
             [int(x) for s in segs for x in (s.x0, s.x1)]
-        rows = fitted_token_rows(expl.tokens, col_px, TOKEN_FONT_PX, keep)
+        rows = fitted_token_rows(expl.tokens, col_px, TOKEN_FONT_PX, keep, left_px=-col_px / 2 - 2)
         height = 330 - MARGIN["top"] - MARGIN["bottom"]
         lo, hi = -0.45 - 0.36 * (rows.num_rows - 1) - 0.4, top + 0.45
         line = max(0.36, (TOKEN_FONT_PX + 4) * (hi - lo) / height)

@@ -133,16 +133,19 @@ def test_forty_tokens_on_a_projector(page, lab_server, server_root, presentation
 
 
 def _readme_screenshots(page, explorer, step) -> None:
-    """The README's pictures, at 1280×720: the screen with the sentence and the graph,
-    the graph, and the step-through two steps in."""
+    """The README's pictures: the 1280×720 screen with the sentence and the graph, then
+    (1280 wide, the window made tall enough for a whole element) the graph and the
+    step-through two steps in."""
+    graph = explorer.locator(".ipyinfluence-graph").first
+    graph.evaluate("el => el.scrollIntoView({block: 'end'})")
+    page.mouse.move(0, 0)  # no hover toolbar over the figure
+    page.screenshot(path=str(REPO / "docs" / "screenshot.png"))
+    page.set_viewport_size({"width": PROJECTOR["width"], "height": 1600})
     for _ in range(2):
         step.locator("button.ipyinfluence-step-next").click()
     page.wait_for_function("el => /step 3 of/.test(el.textContent)",
                            arg=step.locator(".ipyinfluence-step-header").element_handle())
     wait_settled(page, step)
     step.screenshot(path=str(REPO / "docs" / "step-through.png"))
-    graph = explorer.locator(".ipyinfluence-graph").first
+    page.mouse.move(0, 0)
     graph.screenshot(path=str(REPO / "docs" / "graph-40-tokens.png"))
-    explorer.locator(".ipyinfluence-sentence").first.evaluate("el => el.scrollIntoView({block: 'start'})")
-    page.mouse.move(0, 0)  # no hover toolbar over the figure
-    page.screenshot(path=str(REPO / "docs" / "screenshot.png"))

@@ -160,6 +160,7 @@ def test_the_picked_word_is_drawn_by_default(forty):
     x, _ = forty
     best = max(x.explanation.words, key=lambda w: abs(w.total_influence)).position
     assert x.graph.selected == [best] and x.sentence.selected == best and not x.show_all
+    assert x.step_through.position == best  # the step-through follows the pick
     assert [d.position for d in x.graph.layout_data.words] == [best]
     assert "Drawn: 1 of 39 computed words" in x.graph.legend.value
     # "show all" is an explicit choice, and picking a word leaves it
@@ -207,3 +208,12 @@ def test_presentation_draws_larger_type(mlm):
     assert "ipyinfluence-presentation" in x._dom_classes
     x.run()
     assert "font-size:15px" in x.bars.table.value
+
+
+def test_a_fitted_first_line_keeps_clear_of_the_row_names():
+    """On a deep model's short rows the first line of token texts is level with the row
+    name "x": "[CLS]" under column 0 ran into it (seen on MiniLM at 1280×720)."""
+    from ipyinfluence.widgets.geometry import fitted_token_rows
+
+    rows = fitted_token_rows(["[CLS]", "the", "author"], 19.0, left_px=-19.0 / 2 - 2)
+    assert rows.texts[0] == "[CLS]" and rows.rows[0] == 1
