@@ -244,6 +244,8 @@ class StepThrough(PickingView, widgets.VBox):
         """Step through the word at source ``position`` from its first stage."""
         if self.explanation is None or not any(w.position == position for w in self.explanation.words):
             raise ValueError(f"position {position} is not a computed source word.")
+        with self._lock:
+            self._refresh_words()  # a word streamed in since the last redraw joins the dropdown first
         self.position = int(position)
 
     def next(self) -> None:

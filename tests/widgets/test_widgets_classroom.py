@@ -153,6 +153,7 @@ def forty(mlm):
     x = Explorer(mlm, text=FORTY, qoi=TokenContrast("is", "are"), steps=STEPS, top_k=3)
     width = x.graph.figure.layout.min_width
     x.run()
+    assert x.error == "" and x.status.startswith("Done: "), (x.status, x.error, x.last_traceback)
     return x, width
 
 
@@ -170,7 +171,7 @@ def test_the_picked_word_is_drawn_by_default(forty):
     x.sentence.click(other)
     assert not x.show_all and x.graph.selected == [other]
     x.run()  # a person's pick survives the next run
-    assert x.graph.selected == [other]
+    assert x.graph.selected == [other] and x.status.startswith("Done: ")
     x.show_all = True
     assert x.graph.selected is None
     x.show_all = False  # back to the picked word
@@ -217,3 +218,20 @@ def test_a_fitted_first_line_keeps_clear_of_the_row_names():
 
     rows = fitted_token_rows(["[CLS]", "the", "author"], 19.0, left_px=-19.0 / 2 - 2)
     assert rows.texts[0] == "[CLS]" and rows.rows[0] == 1
+
+
+def test_the_step_through_follows_the_pick_made_at_the_runs_end(mlm, monkeypatch):
+    """Drawn once mid-run (the first word picked), then at the end the largest |g_i|: the
+    step-through moves to it too (its dropdown had not met that word yet: the run ended in
+    "Error after 10 of 10 words" in the quickstart)."""
+    from ipyinfluence import TokenContrast
+    from ipyinfluence.widgets.views import RedrawClock
+
+    monkeypatch.setattr(explorer_run, "RedrawClock",
+                        lambda: RedrawClock(interval=float("inf"), max_wait=float("inf"), first_wait=0))
+    x = Explorer(mlm, text=FORTY, qoi=TokenContrast("is", "are"), steps=STEPS)
+    result = x.run()
+    best = max(result.words, key=lambda w: abs(w.total_influence)).position
+    assert best != result.words[0].position  # the pick moved at the end
+    assert x.error == "" and x.status.startswith("Done: "), (x.status, x.error)
+    assert x.graph.selected == [best] and x.step_through.position == best
