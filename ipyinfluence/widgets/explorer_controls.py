@@ -110,6 +110,16 @@ def build_controls(x, methods, baseline: str, palette: str) -> None:
     x.export_line.add_class("ipyinfluence-export")
 
 
+# presentation=True: the sentence, the status and the step-through's words in larger type too
+# (the graph and the ranked list size their own); only class names and sizes, no text
+PRESENTATION_CSS = (
+    "<style>.ipyinfluence-presentation .ipyinfluence-sentence .widget-toggle-button"
+    "{font-size:18px !important;height:32px !important}"
+    ".ipyinfluence-presentation .ipyinfluence-status,.ipyinfluence-presentation .ipyinfluence-step-header,"
+    ".ipyinfluence-presentation .ipyinfluence-step-rule,.ipyinfluence-presentation .ipyinfluence-step-candidates"
+    "{font-size:16px}</style>")
+
+
 def layout_children(x) -> list:
     H = widgets.HBox
     middle = widgets.Layout(align_items="center")
@@ -130,4 +140,4 @@ def layout_children(x) -> list:
         x.step_through_box,
         H([x.export_label] + list(x.export_buttons.values()) + [x.export_line],
           layout=widgets.Layout(align_items="center", flex_flow="row wrap")),
-    ]
+    ] + ([widgets.HTML(PRESENTATION_CSS)] if x.presentation else [])

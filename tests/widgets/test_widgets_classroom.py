@@ -207,6 +207,9 @@ def test_presentation_draws_larger_type(mlm):
     assert x.graph.token_labels.default_size > plain.graph.token_labels.default_size
     assert x.graph.head_labels.default_size > plain.graph.head_labels.default_size
     assert "ipyinfluence-presentation" in x._dom_classes
+    css = [c.value for c in x.children if isinstance(c, type(x.status_line)) and "<style>" in c.value]
+    assert css and "font-size:18px" in css[0] and not any("<style>" in getattr(c, "value", "") for c in plain.children
+                                                            if isinstance(c, type(x.status_line)))
     x.run()
     assert "font-size:15px" in x.bars.table.value
 
