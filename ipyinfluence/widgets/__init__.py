@@ -18,7 +18,7 @@ from .coloured_sentence import ColouredSentence
 from .compare import CompareView
 from .explorer import Explorer
 from .export import save, to_html, to_json, to_svg
-from .influence_bars import InfluenceBars
+from .influence_bars import InfluenceBars, RankedInfluence
 from .pattern_graph import PatternGraph
 from .qoi_editor import QoIEditor
 from .step_through import StepThrough
@@ -28,6 +28,6 @@ from .token_chips import TokenChips
 
 enable_colab_widgets()
 
-__all__ = ["Explorer", "PatternGraph", "InfluenceBars", "CompareView", "StepThrough", "ColouredSentence",
+__all__ = ["Explorer", "PatternGraph", "InfluenceBars", "RankedInfluence", "CompareView", "StepThrough", "ColouredSentence",
            "TaskDashboard", "StudyView", "QoIEditor", "TokenChips",
            "to_svg", "to_html", "to_json", "save", "enable_colab_widgets"]

@@ -31,12 +31,23 @@ clamped to the boxes' ranges). Callbacks: ``on_start``, ``on_word``, ``on_done``
 ``on_cancel``, ``on_error`` (in a worker-thread run they run in the worker, outside the
 run's lock so a slow callback cannot hold up Cancel; ``on_cancel`` after a Cancel click
 runs in the click's handler).
+
+**What is drawn** (a 40-token sentence at ``top_k=3`` drawn whole is a solid mass of
+lines, issue 19.2): by default the graph draws the *picked* word: the word with the largest
+``|g_i|`` once a run has words, or the one a person clicks in the coloured sentence (or
+the chips they pick); "show all" (``show_all=True``, or the chips' "show all" button) is
+the explicit choice of every word. The graph is fitted to the page (every column in
+:data:`~.pattern_graph.FIT_PX` px; token texts that would touch give way, never the picked
+word's, the QoI's or the pattern's columns), so the picked word's whole pattern and the
+QoI's column are on screen without scrolling, on a 1280×720 projector too.
+``presentation=True`` draws larger type for the back of a room.
 """
 
 from __future__ import annotations
 
 import base64
 import collections
+import contextlib
 import re
 import threading
 from pathlib import Path
@@ -111,6 +122,7 @@ class Explorer(RunningMixin, widgets.VBox):
     words_done = traitlets.Int(0)
     words_total = traitlets.Int(0)
     preview_steps = traitlets.Int(0)  # > 0: progressive mode, a coarse preview of every word first
+    show_all = traitlets.Bool(False)  # False: the graph draws the picked word(s) only (see the module doc)
     explanation = traitlets.Instance(Explanation, allow_none=True)
 
     def __init__(self, model: Any = None, text: Optional[str] = None, qoi: Any = None, *, steps: int = DEFAULT_STEPS,
@@ -118,10 +130,15 @@ class Explorer(RunningMixin, widgets.VBox):
                  level: str = "attention", top_k: int = 1, baseline: str = "mask", method: str = "gpr",
                  palette: str = "paper", background: Optional[bool] = None, preview_steps: int = 0,
                  sources: Optional[list[int]] = None, threads: Union[int, str] = "auto",
-                 export_dir: Optional[Union[str, Path]] = None, **kwargs):
+                 export_dir: Optional[Union[str, Path]] = None, show_all: bool = False, presentation: bool = False,
+                 **kwargs):
         enable_colab_widgets()
         note_cpu_use()  # the first Run then reads the machine's load without waiting
         self.preview_steps = preview_steps
+        self.presentation = bool(presentation)
+        self.show_all = show_all
+        self._picked: Optional[list[int]] = None  # the words a person picked (None: the largest |g_i|)
+        self._chips_quiet = False  # the Explorer itself is moving the chips: not a person's pick
         self.model: Optional[InfluenceModel] = model if isinstance(model, InfluenceModel) else None
         self._model_source = model
         self._qoi_arg = qoi
@@ -147,6 +164,8 @@ class Explorer(RunningMixin, widgets.VBox):
         self.views: list = [self.sentence, self.graph, self.bars, self.step_through]
         super().__init__(layout_children(self), **kwargs)
         self.add_class("ipyinfluence-explorer")
+        if self.presentation:
+            self.add_class("ipyinfluence-presentation")
 
         for name, widget in (("text", self.text_box), ("level", self.level_toggle), ("steps", self.steps_box),
                              ("quadrature", self.quadrature_box),
@@ -165,6 +184,9 @@ class Explorer(RunningMixin, widgets.VBox):
         self.observe(self._on_level, names="level")
         self.observe(self._on_palette, names="palette")
         self.chips.observe(self._on_chips, names="selected")
+        self.observe(self._on_show_all, names="show_all")
+        traitlets.dlink((self.graph, "selected"), (self.bars, "selected"))  # the ranked list marks the drawn words
+        self.sentence.observe(self._step_through_follows, names="selected")
         self.sentence.on_select(self._on_word_picked)
         self.step_through.on_select(self._on_word_picked)
         self.qoi_editor.observe(lambda _c: self._update_text_hint(), names="task")
@@ -278,6 +300,46 @@ class Explorer(RunningMixin, widgets.VBox):
         shown = self.chips.selected
         return None if len(shown) == len(self.chips.chips) else list(shown)
 
+    @contextlib.contextmanager
+    def _moving_chips(self):
+        """The Explorer itself sets the chips inside: not a person's pick."""
+        self._chips_quiet = True
+        try:
+            yield
+        finally:
+            self._chips_quiet = False
+
+    def _wanted_chips(self, expl: Optional[Explanation]) -> Optional[list[int]]:
+        """The chips to select for ``expl`` (None: all; see :meth:`_pick_words`). Before
+        any word, none: chips made unselected need no message when the pick arrives."""
+        if self.show_all:
+            return None
+        done = {w.position for w in expl.words} if expl is not None else set()
+        if not done:
+            return list(self._picked or [])
+        if self._picked is not None and (set(self._picked) & done or not self._picked):
+            return [p for p in self._picked if p in self.chips.chips or p in expl.sources]
+        current = self.chips.selected
+        if len(current) == 1 and current[0] in done and not expl.complete:
+            return current  # mid-run the automatic pick stays put (each move is messages); it settles at the end
+        return [max(expl.words, key=lambda w: abs(w.total_influence)).position]
+
+    def _pick_words(self, expl: Optional[Explanation]) -> None:
+        """The chips (and so the graph) follow what is to be drawn: every word with
+        ``show_all``, else the words a person picked, else the word with the largest
+        ``|g_i|`` so far. Moved quietly: this is not a person's pick."""
+        if expl is None or not expl.words:
+            return
+        done = {w.position for w in expl.words}
+        want = self._wanted_chips(expl)
+        current = self.chips.selected
+        if want is None and len(current) == len(self.chips.chips) or want == current:
+            return
+        with self._moving_chips():
+            self.chips.select(want)
+        if want is not None and len(want) == 1 and want[0] in done:
+            self.sentence.selected = want[0]
+
     # -- export ---------------------------------------------------------------------------
     def export(self, kind: str, path: Optional[Union[str, Path]] = None) -> str:
         """The current explanation as "svg", "html" or "json" text (as drawn: the shown
@@ -325,7 +387,9 @@ class Explorer(RunningMixin, widgets.VBox):
             if found is not None:
                 encoded, bound = found
                 everyone = [p for p in range(len(encoded.tokens)) if p != bound.readout_position]
-                self.chips.set_words(encoded.tokens, everyone, keep_selection=True)
+                with self._moving_chips():
+                    self.chips.set_words(encoded.tokens, everyone, keep_selection=True,
+                                         selected=self._wanted_chips(None))
 
     def _update_text_hint(self) -> None:
         hint = text_hint(self.model, self.text, self.qoi_editor)
@@ -340,6 +404,8 @@ class Explorer(RunningMixin, widgets.VBox):
     def _on_word_picked(self, position) -> None:
         """A word clicked in the coloured sentence or picked in the step-through: show its pattern."""
         try:
+            self._picked = [int(position)]
+            self.show_all = False
             self.chips.select([position])
             self.sentence.selected = position
             if self.step_through.position != position:
@@ -347,7 +413,28 @@ class Explorer(RunningMixin, widgets.VBox):
         except Exception as e:  # noqa: BLE001 - a widget never dies
             self.error = f"could not show that word: {e}"
 
-    def _on_chips(self, _change) -> None:
+    def _on_show_all(self, change) -> None:
+        """Every word, or back to the picked word(s)."""
+        if change["new"]:
+            self._picked = None
+        self._pick_words(self.explanation)
+        self.graph.select_words(self._graph_selection())
+
+    def _step_through_follows(self, change) -> None:
+        """The step-through shows the picked word (it picked its own largest |g_i| among the
+        words of its first drawing, which the Explorer's pick may move past at the run's end)."""
+        st, p = self.step_through, change["new"]
+        if p is not None and st.position != p and st.explanation is not None and \
+                any(w.position == p for w in st.explanation.words):
+            st.show_word(p)
+
+    def _on_chips(self, change) -> None:
+        if self._chips_quiet:
+            return  # the Explorer's own move: the graph is told by the redraw that made it
+        everyone = len(change["new"]) == len(self.chips.chips) and bool(self.chips.chips)
+        self._picked = None if everyone else list(change["new"])
+        if everyone != self.show_all and (everyone or self.show_all):
+            self.show_all = everyone  # "show all" is a choice; unpicking a word from it is another
         try:
             self.graph.select_words(self._graph_selection())
         except Exception as e:  # noqa: BLE001 - a widget never dies

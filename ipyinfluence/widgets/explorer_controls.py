@@ -10,8 +10,8 @@ from ..integration import INPUT_BASELINES
 from ..quadrature import DEFAULT_QUADRATURE, DEFAULT_STEPS  # noqa: F401  (explorer.py imports them here)
 from .coloured_sentence import ColouredSentence
 from .escape import esc
-from .influence_bars import InfluenceBars
-from .pattern_graph import PatternGraph
+from .influence_bars import RankedInfluence
+from .pattern_graph import FIT_PX, PatternGraph
 from .progress import RunProgress
 from .qoi_editor import QoIEditor
 from .step_through import StepThrough
@@ -77,23 +77,45 @@ def build_controls(x, methods, baseline: str, palette: str) -> None:
     x.error_line.add_class("ipyinfluence-error")
     x.chips = TokenChips()
     x.sentence = ColouredSentence(palette=x.palette_box.value)
-    x.graph = PatternGraph(palette=x.palette_box.value)
-    x.bars = InfluenceBars()
+    x.graph = PatternGraph(palette=x.palette_box.value, fit_px=FIT_PX, presentation=x.presentation)
+    x.bars = RankedInfluence(presentation=x.presentation)  # a readable ranked list (issue 19.8)
     x.step_through = StepThrough(palette=x.palette_box.value)
-    x.step_through_box = widgets.Accordion(children=[x.step_through], titles=("Step through GPR, one layer at a time",),
-                                           selected_index=None)
+    # Collapsed, the accordion holds a placeholder: the step-through joins the page when first
+    # opened, so its figure is first laid out at its real size (built hidden it was drawn at
+    # zero size: "<rect> attribute width: A negative value" on every display, issue 19.10).
+    x.step_through_placeholder = widgets.HTML("<i>Open to step through GPR for the picked word.</i>")
+    x.step_through_box = widgets.Accordion(children=[x.step_through_placeholder],
+                                           titles=("Step through GPR, one layer at a time",), selected_index=None)
     # collapsed: the step-through's figure is not redrawn on every push of a run
     x.step_through.graph_shown = False
-    x.step_through_box.observe(lambda c: setattr(x.step_through, "graph_shown", c["new"] == 0),
-                               names="selected_index")
+
+    def opened(change) -> None:
+        if change["new"] == 0 and x.step_through_box.children[0] is not x.step_through:
+            x.step_through_box.children = [x.step_through]
+        x.step_through.graph_shown = change["new"] == 0
+
+    x.step_through_box.observe(opened, names="selected_index")
     x.export_buttons = {}
     for kind in ("svg", "html", "json"):
-        b = widgets.Button(description=kind.upper(), icon="download", layout=W(width="90px"),
+        # width "auto": a fixed 90 px cut "HTML" to "H…" under the icon (issue 19.9)
+        b = widgets.Button(description=kind.upper(), icon="download", layout=W(width="auto", min_width="84px"),
                            tooltip=f"export the patterns as {kind.upper()}")
         b.add_class(f"ipyinfluence-export-{kind}")
         x.export_buttons[kind] = b
+    x.export_label = widgets.HTML("export:", layout=W(width="auto", margin="0 6px 0 0"))  # a Label cut it to "expo"
+    x.export_label.add_class("ipyinfluence-export-label")
     x.export_line = widgets.HTML()
     x.export_line.add_class("ipyinfluence-export")
+
+
+# presentation=True: the sentence, the status and the step-through's words in larger type too
+# (the graph and the ranked list size their own); only class names and sizes, no text
+PRESENTATION_CSS = (
+    "<style>.ipyinfluence-presentation .ipyinfluence-sentence .widget-toggle-button"
+    "{font-size:18px !important;height:32px !important}"
+    ".ipyinfluence-presentation .ipyinfluence-status,.ipyinfluence-presentation .ipyinfluence-step-header,"
+    ".ipyinfluence-presentation .ipyinfluence-step-rule,.ipyinfluence-presentation .ipyinfluence-step-candidates"
+    "{font-size:16px}</style>")
 
 
 def layout_children(x) -> list:
@@ -114,5 +136,6 @@ def layout_children(x) -> list:
         x.graph,
         x.bars,
         x.step_through_box,
-        H([widgets.Label("export:")] + list(x.export_buttons.values()) + [x.export_line], layout=middle),
-    ]
+        H([x.export_label] + list(x.export_buttons.values()) + [x.export_line],
+          layout=widgets.Layout(align_items="center", flex_flow="row wrap")),
+    ] + ([widgets.HTML(PRESENTATION_CSS)] if x.presentation else [])

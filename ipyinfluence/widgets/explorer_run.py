@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import time
 import traceback
 from typing import Optional
 
@@ -145,7 +144,7 @@ class RunningMixin:
                        else "Preparing: one forward and backward pass over the interpolation steps…")
         self._update_text_hint()
         clock = RedrawClock()
-        started = time.perf_counter()
+        self.progress.begin()  # the run's one clock: the bar and the status line read it
         with ui_polling() as poll_ui:
             stream = updates(model, run, should_stop=self._cancel.is_set)  # Cancel also stops the shared pass
             while not self._cancel.is_set():
@@ -168,7 +167,7 @@ class RunningMixin:
         with self._ui_lock:
             if not state.over:
                 state.over = True
-                self._end_stream(time.perf_counter() - started)
+                self._end_stream(self.progress.elapsed())
         self._flush_events()
 
     def _end_stream(self, seconds: float) -> None:
@@ -229,7 +228,9 @@ class RunningMixin:
             self._started = True
             self.explanation = expl
             self.words_done, self.words_total = 0, len(expl.sources)
-            self.chips.set_words(expl.tokens, self._chip_positions(expl), keep_selection=True)
+            with self._moving_chips():
+                self.chips.set_words(expl.tokens, self._chip_positions(expl), keep_selection=True,
+                                     selected=self._wanted_chips(expl))
             # Progressive: the exact words replace the preview's in a copy holding both.
             shown = expl if preview is None else dataclasses.replace(expl, words=list(preview.words))
             self._show(shown)
@@ -267,6 +268,7 @@ class RunningMixin:
 
     def _draw_views(self) -> None:
         self.chips.show_done(self._done_words)
+        self._pick_words(self._shown)  # the picked word (by default the largest |g_i| so far)
         if self._show_pending:
             self._show_pending = False
             self.graph.selected = self._graph_selection()
@@ -276,8 +278,12 @@ class RunningMixin:
                     else self._shown
                 view.set_explanation(shown)  # draws the words so far
         else:
+            selection = self._graph_selection()
             for view in self.views:
-                view.redraw()
+                if view is self.graph and view.selected != selection:
+                    view.selected = selection  # redraws it
+                else:
+                    view.redraw()
 
     def _finish(self, outcome: str, seconds: float = 0.0) -> None:
         """Draw what is pending and say how the run ended (also after an error or Ctrl-C)."""
@@ -288,7 +294,7 @@ class RunningMixin:
                 self.status = "Interrupted before the first word: the earlier results are unchanged."
             return
         expl, done, total = self.explanation, self.words_done, self.words_total
-        self.progress.finish(done, outcome)
+        self.progress.finish(done, outcome, seconds if outcome == "done" else None)
         self.chips.show_done(self._done_words)  # the chips agree with the status the moment it changes
         self.status = {
             "done": f"Done: {done} words in {seconds:.1f} s. {expl.qoi}: q(x) = {expl.q_input:+.3g}, "

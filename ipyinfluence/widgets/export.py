@@ -64,6 +64,19 @@ class _Frame:
         return round(self.top + (self.rows - 1 - row + 0.5) * ROW_HEIGHT, 2)
 
 
+def shown_words_text(explanation: Explanation, words: Optional[Iterable[int]] = None) -> str:
+    """What a picture shows, said plainly: "all 40 computed words", or "1 of 40 computed
+    words: students (27)" when only some are drawn (an export made while one word is picked
+    once said "40/40 words" over a picture of one, issue 19.9)."""
+    computed = sorted(w.position for w in explanation.words)
+    shown = computed if words is None else [p for p in computed if p in {int(q) for q in words}]
+    if len(shown) == len(computed):
+        return f"all {len(computed)} computed words"
+    by_pos = {w.position: w.token for w in explanation.words}
+    names = ", ".join(f"{by_pos[p]} ({p})" for p in shown[:6]) + (" …" if len(shown) > 6 else "")
+    return f"{len(shown)} of {len(computed)} computed words" + (f": {names}" if shown else "")
+
+
 def to_svg(explanation: Explanation, *, words: Optional[Iterable[int]] = None, level: str = "attention",
            palette: str = "paper", scale_max: Optional[float] = None, title: bool = True,
            xmlns: bool = True) -> str:
@@ -91,7 +104,8 @@ def to_svg(explanation: Explanation, *, words: Optional[Iterable[int]] = None, l
         out.append(f'<text class="subtitle" x="{LEFT}" y="34" fill="{TEXT_COLOR}" font-size="11">'
                    f"{esc(explanation.model)} · q(x) − q(b) = {esc(fmt(explanation.q_input - explanation.q_baseline))}"
                    + (" · dashed = skip, Hn = head n"
-                      if lay.level == "attention" else "") + "</text>")
+                      if lay.level == "attention" else "")
+                   + f" · drawn: {esc(shown_words_text(explanation, words))}</text>")
     legend, _height = svg_legend(LEFT, TOP, palette, lay.scale_max, lay.level == "attention")
     out.append(legend)
     for r, text in enumerate(labels):
@@ -159,7 +173,8 @@ def to_html(explanation: Explanation, *, words: Optional[Iterable[int]] = None, 
     facts = (f"model {esc(explanation.model)} · QoI {esc(explanation.qoi)} · q(x) = {esc(fmt(explanation.q_input))}, "
              f"q(baseline) = {esc(fmt(explanation.q_baseline))} · baseline {esc(explanation.baseline)} · "
              f"{explanation.steps} steps · level {esc(explanation.level)} · top_k {explanation.top_k} · "
-             f"method {esc(explanation.method)} · {len(explanation.words)}/{len(explanation.sources)} words")
+             f"method {esc(explanation.method)} · {len(explanation.words)}/{len(explanation.sources)} words computed · "
+             f"<b class='drawn'>drawn: {esc(shown_words_text(explanation, words))}</b>")
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -337,6 +337,32 @@ def token_rows(tokens: Sequence[str], font_px: float = TOKEN_FONT_PX, min_col_px
     return TokenRows(texts, [i % 2 for i in range(len(texts))], max(min_col_px, double, single / 2))
 
 
+def fitted_token_rows(tokens: Sequence[str], col_px: float, font_px: float = TOKEN_FONT_PX,
+                      keep: Iterable[int] = (), lines: int = 2, left_px: Optional[float] = None) -> TokenRows:
+    """Token texts for columns of a given width (a graph fitted to the page): texts that
+    would touch a neighbour on both of the ``lines`` lines are left out (``""``; the grid
+    node's tooltip still names the token). The ``keep`` positions are placed first (the
+    picked words, the QoI's column, the pattern's nodes), then the rest left to right, so
+    what a person needs to read is never the text that gives way. ``left_px`` (px from
+    column 0's centre): no text of the first line reaches left of it (the row names end
+    there, level with the first line on a deep model's short rows)."""
+    texts = [truncate(t, MAX_TOKEN_CHARS) for t in tokens]
+    shown, rows = [""] * len(texts), [0] * len(texts)
+    taken: list[list[tuple[float, float]]] = [[] for _ in range(max(1, lines))]
+    order = list(dict.fromkeys([p for p in keep if 0 <= p < len(texts)] + list(range(len(texts)))))
+    for p in order:
+        half = text_width(texts[p], font_px) / 2 + TOKEN_GAP_PX / 2
+        lo, hi = p * col_px - half, p * col_px + half
+        for line, spans in enumerate(taken):
+            if line == 0 and left_px is not None and lo < left_px:
+                continue
+            if all(hi <= a or lo >= b for a, b in spans):
+                spans.append((lo, hi))
+                shown[p], rows[p] = texts[p], line
+                break
+    return TokenRows(shown, rows, col_px)
+
+
 # -- head labels -------------------------------------------------------------------------------
 HEAD_FONT_PX = 11
 HEAD_HEIGHT_PX = 13
@@ -371,7 +397,8 @@ def head_routes(lay: "PatternLayout") -> dict[tuple[int, int, Route], list[tuple
     return groups
 
 
-def place_head_labels(lay: "PatternLayout", col_px: float, row_px: float) -> list[HeadLabel]:
+def place_head_labels(lay: "PatternLayout", col_px: float, row_px: float,
+                      font_px: float = HEAD_FONT_PX, pattern_columns_only: bool = False) -> list[HeadLabel]:
     """Place one label per head route (several words taking the same head into the same
     node share it) so that no two labels overlap and none covers a column other than its
     edge's own two. Candidates are points along the edge near the node it enters (the
@@ -379,9 +406,13 @@ def place_head_labels(lay: "PatternLayout", col_px: float, row_px: float) -> lis
     routes do not all find a free spot, the node gets one label listing its heads
     ("H0·3") beside any of its entering edges; a node with no free spot even for that
     gets no label (its edges' tooltips still name the heads) rather than a label drawn
-    over another one."""
+    over another one. ``pattern_columns_only``: a label may cover a column no drawn
+    pattern passes through (a graph fitted to the page, whose columns are narrower than
+    a label)."""
     placed = _LabelIndex(col_px, row_px)
     columns = range(len(lay.tokens))
+    if pattern_columns_only:
+        columns = sorted({int(x) for d in lay.words for s in d.segments for x in (s.x0, s.x1)})
     by_node: dict[tuple[int, int], list[tuple[Route, list[tuple[WordDrawing, Segment]]]]] = {}
     for (row, target, route), edges in head_routes(lay).items():
         by_node.setdefault((row, target), []).append((route, edges))
@@ -389,7 +420,8 @@ def place_head_labels(lay: "PatternLayout", col_px: float, row_px: float) -> lis
         routes.sort(key=lambda r: (str(type(r[0])), r[0]))
         tentative: list[HeadLabel] = []
         for route, edges in routes:
-            spot = _free_spot(route_label(route), row, target, route, edges, placed, col_px, row_px, columns)
+            spot = _free_spot(route_label(route), row, target, route, edges, placed, col_px, row_px, columns,
+                              font_px=font_px)
             if spot is None:
                 break
             tentative.append(spot)
@@ -400,7 +432,8 @@ def place_head_labels(lay: "PatternLayout", col_px: float, row_px: float) -> lis
             placed.remove(spot)
         every = [e for _, edges in routes for e in edges]
         text = "H" + "·".join(str(r) for r, _ in routes)
-        spot = _free_spot(text, row, target, "heads", every, placed, col_px, row_px, columns, patient=True)
+        spot = _free_spot(text, row, target, "heads", every, placed, col_px, row_px, columns, patient=True,
+                          font_px=font_px)
         if spot is not None:
             placed.add(spot)
     return placed.labels
@@ -440,8 +473,9 @@ class _LabelIndex:
 
 
 def _free_spot(text: str, row: int, target: int, route, edges, placed: "_LabelIndex", col_px: float,
-               row_px: float, columns, patient: bool = False) -> Optional[HeadLabel]:
-    w = text_width(text, HEAD_FONT_PX, bold=True)
+               row_px: float, columns, patient: bool = False, font_px: float = HEAD_FONT_PX) -> Optional[HeadLabel]:
+    w = text_width(text, font_px, bold=True)
+    h = font_px + HEAD_HEIGHT_PX - HEAD_FONT_PX
     words = sorted({e[0].position for e in edges})
     # the edge to label: the most vertical one (its own column), then the nearest source
     ordered = sorted(edges, key=lambda e: (abs(e[1].x1 - e[1].x0), e[0].position))
@@ -458,7 +492,7 @@ def _free_spot(text: str, row: int, target: int, route, edges, placed: "_LabelIn
             px, py = x0 + (x1 - x0) * t, y0 + (y1 - y0) * t
             for side in (1, -1):
                 cx = px + side * (w / 2 + HEAD_PAD_PX) / col_px
-                label = HeadLabel(cx, py, text, row - 1, target, route, words, w)
+                label = HeadLabel(cx, py, text, row - 1, target, route, words, w, h)
                 if _covers_other_column(label, col_px, own, columns):
                     continue
                 if placed.hits(label):

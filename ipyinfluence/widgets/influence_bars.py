@@ -155,3 +155,111 @@ class InfluenceBars(widgets.VBox):
         # the legend lives in the caption: bqplot's legend box covers the bars
         legend = " ".join(f"<span style='color:{c}'>■</span> {esc(n)}" for n, c in zip(names, SERIES_COLORS))
         self.caption.value = f"<small>{legend}<br>{esc(text)}</small>"
+
+
+# -- the ranked list (the Explorer's) ---------------------------------------------------------
+RANKED_SHOWN = 10  # rows before "… n more"
+RANKED_HALF_PX = 70  # a bar's half width: the zero line is in the middle of its cell
+
+
+def _bar_cell(value: float, reference: float, color: str) -> str:
+    """A horizontal bar from the cell's middle (the zero line): right for a positive value,
+    left for a negative one; never over any text (the value has its own cell)."""
+    share = min(1.0, abs(value) / reference) if reference > 0 and np.isfinite(value) else 0.0
+    width = round(RANKED_HALF_PX * share, 1)
+    side = f"left:{RANKED_HALF_PX}px" if value >= 0 else f"left:{RANKED_HALF_PX - width}px"
+    return (f"<td class='bar'><div style='position:relative;width:{2 * RANKED_HALF_PX}px;height:12px'>"
+            f"<div class='zero' style='position:absolute;left:{RANKED_HALF_PX - 0.5}px;top:-2px;width:1px;"
+            f"height:16px;background:#888'></div>"
+            f"<div class='value-bar' style='position:absolute;{side};top:1px;width:{width}px;height:10px;"
+            f"background:{color}'></div></div></td>")
+
+
+class RankedInfluence(widgets.VBox):
+    """The words ranked by ``|g_i|``, each with its ``g_i``, ``I(π^e)`` and ``I(π^a)`` as
+    horizontal bars around one zero line and its values written beside them: the
+    Explorer's bar view (issue 19.8: the vertical bar chart's rotated labels straddled the
+    axis, gridlines cut them, negative bars covered them, long labels were truncated, the
+    baseline could sit off the 0 tick, and its columns did not line up with the graph's).
+    Plain HTML, every token escaped and written whole. ``selected`` positions (the picked
+    words) are highlighted. View protocol: ``set_explanation``, ``add_word``, ``redraw``."""
+
+    summary = traitlets.Unicode("")
+    selected = traitlets.List(traitlets.Int(), allow_none=True, default_value=None)
+
+    def __init__(self, explanation: Optional[Explanation] = None, *, presentation: bool = False, **kwargs):
+        self.explanation: Optional[Explanation] = None
+        self.presentation = bool(presentation)
+        self._lock = threading.RLock()
+        self.caption = widgets.HTML()
+        self.table = widgets.HTML()
+        self.table.add_class("ipyinfluence-ranked")
+        super().__init__([self.caption, self.table], **kwargs)
+        self.add_class("ipyinfluence-bars")
+        self.observe(lambda _c: self.redraw(), names="selected")
+        if explanation is not None:
+            self.set_explanation(explanation)
+
+    def set_explanation(self, explanation: Optional[Explanation]) -> None:
+        self.explanation = explanation
+        self.redraw()
+
+    def add_word(self, word: WordResult) -> None:
+        if self.explanation is None:
+            raise ValueError("call set_explanation(explanation) before add_word: the list needs the sources.")
+        self.explanation.put_word(word)
+
+    def redraw(self) -> None:
+        with self._lock:
+            self._redraw()
+
+    def ranked(self) -> list[WordResult]:
+        """The computed words, largest ``|g_i|`` first."""
+        if self.explanation is None:
+            return []
+        return sorted(self.explanation.words, key=lambda w: (-abs(w.total_influence), w.position))
+
+    def _redraw(self) -> None:
+        expl = self.explanation
+        if expl is None:
+            self.caption.value = self.table.value = ""
+            self.summary = ""
+            return
+        _labels, _values, names = bar_values(expl)
+        words = self.ranked()
+        attention = len(names) == 3
+        values = [[w.total_influence, w.embedding.influence]
+                  + ([w.attention.influence if w.attention is not None else float("nan")] if attention else [])
+                  for w in words]
+        reference = max((abs(v) for row in values for v in row if np.isfinite(v)), default=0.0) or 1.0
+        picked = set(self.selected or [])
+        font = 15 if self.presentation else 13
+
+        def row(rank: int, w: WordResult, vals: list[float]) -> str:
+            bg = " style='background:#fff3c4;font-weight:bold'" if w.position in picked else ""
+            cells = "".join(_bar_cell(v, reference, c) + f"<td class='value'>{esc(fmt(v))}</td>"
+                            for v, c in zip(vals, SERIES_COLORS))
+            return (f"<tr class='word' data-position='{w.position}'{bg}><td class='rank'>{rank}</td>"
+                    f"<td class='token'>{esc(w.token)} <small>({w.position})</small></td>{cells}</tr>")
+
+        head = "<tr><th>#</th><th>word</th>" + "".join(
+            f"<th colspan='2'><span style='color:{c}'>■</span> {esc(n)}</th>" for n, c in zip(names, SERIES_COLORS)) \
+            + "</tr>"
+        style = (f"<style>.ipyinfluence-ranked table{{border-collapse:collapse;font-size:{font}px}}"
+                 ".ipyinfluence-ranked td,.ipyinfluence-ranked th{padding:1px 6px;white-space:nowrap;"
+                 "text-align:left}.ipyinfluence-ranked td.value{text-align:right;font-variant-numeric:tabular-nums}"
+                 "</style>")
+        rows = [row(i + 1, w, v) for i, (w, v) in enumerate(zip(words, values))]
+        table = f"<table>{head}{''.join(rows[:RANKED_SHOWN])}</table>"
+        if len(rows) > RANKED_SHOWN:
+            table += (f"<details><summary>… {len(rows) - RANKED_SHOWN} more words</summary>"
+                      f"<table>{head}{''.join(rows[RANKED_SHOWN:])}</table></details>")
+        self.table.value = style + table
+        gap = expl.completeness_gap if expl.complete and expl.readout_position is None else None
+        text = (f"Words ranked by |gᵢ| ({len(expl.words)}/{len(expl.sources)} computed); bars share one scale, "
+                f"|value| = {fmt(reference).lstrip('+')} at full length. "
+                f"q(x) − q(baseline) = {fmt(expl.q_input - expl.q_baseline)}")
+        if gap is not None:
+            text += f"; Σ g_i − (q(x) − q(b)) = {fmt(gap)}"
+        self.summary = text
+        self.caption.value = f"<small>{esc(text)}</small>"

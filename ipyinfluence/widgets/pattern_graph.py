@@ -47,15 +47,20 @@ from ..results import SKIP, Explanation, WordResult
 from .details import node_details
 from .escape import error_html, esc
 from .geometry import (HEAD_FONT_PX, LEVELS, TOKEN_FONT_PX, PatternLayout, Segment, TokenRows, WordDrawing,
-                       layout, place_head_labels, qoi_row, row_labels, token_rows)
+                       fitted_token_rows, layout, place_head_labels, qoi_row, row_labels, token_rows)
 from .style import (DRAWN_WIDTHS, GRID_COLOR, NODE_COLOR, PALETTES, TEXT_COLOR, drawn_width, fmt, line_width,
-                    sign_color, sign_legend_html, width_legend_html)
+                    sign_color, sign_legend_html, text_width, width_legend_html)
 
 TOKEN_ROW_Y = -0.45  # the first line of token texts sits under the x row
 TOKEN_LINE = 0.36  # rows between two lines of token texts
 ROW_LABEL_X = -0.75  # row names sit left of column 0
 MARGIN = dict(top=12, bottom=8, left=12, right=12)
 LINE_STYLES = ("solid", "dashed")
+ROW_FONT_PX = 12
+# presentation=True (a projector at the back of a room): larger type, larger nodes
+PRESENTATION_FONTS = dict(token=17, head=14, row=15)
+PRESENTATION_HEIGHT = "560px"
+FIT_PX = 820  # a fitted graph's least width: JupyterLab at 1280 px with its file browser open shows 848
 
 
 @dataclass(frozen=True)
@@ -151,13 +156,23 @@ class PatternGraph(widgets.VBox):
     def __init__(self, explanation: Optional[Explanation] = None, *, level: str = "attention",
                  palette: str = "paper", selected: Optional[Iterable[int]] = None, scales: Optional[dict] = None,
                  scale_max: Optional[float] = None, height: Optional[str] = "430px", min_col_px: float = 40.0,
-                 compact: bool = False, **kwargs):
+                 compact: bool = False, fit_px: Optional[float] = None, presentation: bool = False, **kwargs):
+        self.presentation = bool(presentation)
+        if self.presentation and height == "430px":
+            height = PRESENTATION_HEIGHT
         self._height = height
+        # fit_px: every column in this many px (the figure never widens, so it is never drawn
+        # squeezed before a resize, issue 19.3); token texts that do not fit give way
+        self.fit_px = None if fit_px is None else float(fit_px)
+        fonts = PRESENTATION_FONTS if self.presentation else dict(token=TOKEN_FONT_PX, head=HEAD_FONT_PX,
+                                                                   row=ROW_FONT_PX)
+        self.token_font_px, self.head_font_px, self.row_font_px = fonts["token"], fonts["head"], fonts["row"]
         self.compact = compact  # token texts always on two lines: narrower columns (a 40-token page)
         self.min_col_px = float(min_col_px)
         self.token_layout: Optional[TokenRows] = None
         self.head_placements = []
         self.row_px = 50.0
+        self.token_line = TOKEN_LINE  # rows between two lines of token texts
         self._own_scales = scales is None
         self.scales = scales or {"x": LinearScale(min=-1.0, max=1.0), "y": LinearScale(min=-1.0, max=1.0)}
         self.explanation: Optional[Explanation] = None
@@ -175,11 +190,11 @@ class PatternGraph(widgets.VBox):
         self.nodes = Scatter(x=[], y=[], scales=sc, colors=[NODE_COLOR], default_size=48, names=[],
                              names_unique=False, display_names=False, stroke="white",
                              tooltip=Tooltip(fields=["name"], show_labels=False))
-        self.head_labels = Label(x=[], y=[], text=[], scales=sc, colors=[TEXT_COLOR], default_size=HEAD_FONT_PX,
+        self.head_labels = Label(x=[], y=[], text=[], scales=sc, colors=[TEXT_COLOR], default_size=self.head_font_px,
                                  font_weight="bold", align="middle", y_offset=4, apply_clip=False)
-        self.token_labels = Label(x=[], y=[], text=[], scales=sc, colors=[TEXT_COLOR], default_size=TOKEN_FONT_PX,
+        self.token_labels = Label(x=[], y=[], text=[], scales=sc, colors=[TEXT_COLOR], default_size=self.token_font_px,
                                   font_weight="normal", align="middle", apply_clip=False)
-        self.row_labels = Label(x=[], y=[], text=[], scales=sc, colors=[TEXT_COLOR], default_size=12,
+        self.row_labels = Label(x=[], y=[], text=[], scales=sc, colors=[TEXT_COLOR], default_size=self.row_font_px,
                                 font_weight="normal", align="end", y_offset=4, apply_clip=False)
         # every pattern segment, by (line style, width step); the widest underneath
         self.line_marks: dict[tuple[str, float], Lines] = {
@@ -193,7 +208,8 @@ class PatternGraph(widgets.VBox):
         # Run (26 views at once then cost ~0.1 s of a 0.5 s run at 36 tokens, issue 10.8).
         self.figure = Figure(marks=self._marks(), fig_margin=dict(MARGIN), padding_x=0, padding_y=0,
                              animation_duration=0,
-                             layout=widgets.Layout(width="100%", height=height or "430px"))
+                             layout=widgets.Layout(width="100%", height=height or "430px",
+                                                   min_width=None if self.fit_px is None else f"{round(self.fit_px)}px"))
         self.figure.add_class("ipyinfluence-graph-figure")
         # the figure keeps its columns wide enough and scrolls sideways in this box
         self.scroller = widgets.Box([self.figure], layout=widgets.Layout(width="100%", overflow="auto hidden"))
@@ -204,6 +220,8 @@ class PatternGraph(widgets.VBox):
         self.detail_panel.add_class("ipyinfluence-detail")
         super().__init__([self.legend, self.scroller, self.detail_panel], **kwargs)
         self.add_class("ipyinfluence-graph")
+        if self.presentation:
+            self.add_class("ipyinfluence-presentation")
         self.level, self.palette, self.scale_max = level, palette, scale_max
         self.selected = None if selected is None else [int(p) for p in selected]
         self.observe(self._on_option, names=["level", "palette", "selected", "scale_max"])
@@ -299,26 +317,60 @@ class PatternGraph(widgets.VBox):
         with ExitStack() as stack:
             for m in fixed:
                 stack.enter_context(m.hold_sync())
-            rows = token_rows(expl.tokens, min_col_px=26 if self.compact else self.min_col_px,
-                              **({"max_single_row_col_px": 0} if self.compact else {}))
+            self.token_line = TOKEN_LINE
+            if self.fit_px is not None:
+                rows, row_x = self._fit_to_width(expl, lay, labels)
+            else:
+                rows, row_x = token_rows(expl.tokens, min_col_px=26 if self.compact else self.min_col_px,
+                                         **({"max_single_row_col_px": 0} if self.compact else {})), ROW_LABEL_X
+                if self._own_scales:
+                    self.fit_scales(len(expl.tokens), expl.num_layers, rows.num_rows)
+                self.fit_size(len(expl.tokens), expl.num_layers, rows)
             self.token_layout = rows
-            if self._own_scales:
-                self.fit_scales(len(expl.tokens), expl.num_layers, rows.num_rows)
-            self.fit_size(len(expl.tokens), expl.num_layers, rows)
             grid = lay.grid()
             self.grid.x = [p[0] for p in grid]
             self.grid.y = [p[1] for p in grid]
             self.grid.names = [self._grid_name(x, r, labels, lay) for x, r in grid]
             self.token_labels.x = list(range(len(expl.tokens)))
-            self.token_labels.y = [TOKEN_ROW_Y - TOKEN_LINE * r for r in rows.rows]
+            self.token_labels.y = [TOKEN_ROW_Y - self.token_line * r for r in rows.rows]
             self.token_labels.text = rows.texts
-            self.row_labels.x = [ROW_LABEL_X] * len(labels)
+            self.row_labels.x = [row_x] * len(labels)
             self.row_labels.y = list(range(len(labels)))
             self.row_labels.text = labels
             self._draw_words(lay, stack)
             self._draw_handles(lay, labels, rows.col_px)
             self._draw_nodes(lay, labels)
         self._draw_legend()
+
+    def _fit_to_width(self, expl: Explanation, lay: PatternLayout, labels: list[str]) -> tuple[TokenRows, float]:
+        """Every column in the figure's fixed least width (:attr:`fit_px`): the row names
+        get the room they need on the left, the columns share the rest, and token texts
+        that would touch give way (the shown words', the QoI's and the pattern's columns
+        never do). Returns the token rows and where the row names end (data x)."""
+        n = max(1, len(expl.tokens))
+        reserve = max(text_width(t, self.row_font_px) for t in labels) + 10
+        col_px = (self.fit_px - MARGIN["left"] - MARGIN["right"] - reserve) / n
+        keep = [d.position for d in lay.words]
+        if expl.readout_position is not None:
+            keep.append(expl.readout_position)
+        keep += [nd.position for nd in lay.nodes() if nd.position is not None]
+        rows = fitted_token_rows(expl.tokens, col_px, self.token_font_px, keep, left_px=-col_px / 2 - 2)
+        height = int(float(str(self._height or "430px").rstrip("px")))
+        plot_px = height - MARGIN["top"] - MARGIN["bottom"]
+        # the second line of token texts at least a text's height below the first (deep models
+        # have short rows)
+        lo, hi = y_range(expl.num_layers, rows.num_rows)
+        self.token_line = max(TOKEN_LINE, (self.token_font_px + 4) / (plot_px / (hi - lo)))
+        lo -= (self.token_line - TOKEN_LINE) * (rows.num_rows - 1)
+        if self._own_scales:
+            with self.scales["x"].hold_sync(), self.scales["y"].hold_sync():
+                self.scales["x"].min, self.scales["x"].max = -0.5 - reserve / col_px, n - 0.5
+                self.scales["y"].min, self.scales["y"].max = lo, hi
+        ys = self.scales["y"]
+        self.row_px = plot_px / (ys.max - ys.min)
+        if self.figure.layout.height != f"{height}px":
+            self.figure.layout.height = f"{height}px"
+        return rows, -0.5 - 4 / col_px
 
     def _marks(self) -> list:
         return [self.grid, *self.line_marks.values(), self.edge_handles, self.nodes, self.head_labels,
@@ -396,7 +448,8 @@ class PatternGraph(widgets.VBox):
         self.edge_handles.colors = colors or [NODE_COLOR]
         # one label per head route, beside its own edge (dark text: in the line's colour it
         # would vanish into the line)
-        self.head_placements = place_head_labels(lay, col_px, self.row_px)
+        self.head_placements = place_head_labels(lay, col_px, self.row_px, self.head_font_px,
+                                                 pattern_columns_only=self.fit_px is not None)
         self.head_labels.x = [h.x for h in self.head_placements]
         self.head_labels.y = [h.y for h in self.head_placements]
         self.head_labels.text = [h.text for h in self.head_placements]
@@ -427,8 +480,16 @@ class PatternGraph(widgets.VBox):
         note = ""
         if self.level == "attention" and level == "embedding":
             note = " (these results have no attention level: run with level='attention')"
-        self.legend.value = (f"<b>{level.capitalize()}-level patterns</b>{note}: {signs}{extra}. "
-                             f"QoI: {esc(self.explanation.qoi)}<br><small>"
+        drawn = ""
+        if self.selected is not None:  # say what is drawn, and how to see more
+            from .export import shown_words_text  # (export draws with this module's geometry)
+
+            drawn = (f"<br><span class='ipyinfluence-graph-drawn'>Drawn: "
+                     f"{esc(shown_words_text(self.explanation, self.selected))}; click a word in the "
+                     f"sentence to draw it, or \"show all\".</span>")
+        font = " style='font-size:16px'" if self.presentation else ""
+        self.legend.value = (f"<div{font}><b>{level.capitalize()}-level patterns</b>{note}: {signs}{extra}. "
+                             f"QoI: {esc(self.explanation.qoi)}{drawn}</div><small>"
                              f"{width_legend_html(lay.scale_max, stepped=True)}</small>")
 
     # -- clicks -----------------------------------------------------------------

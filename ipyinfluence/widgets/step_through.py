@@ -30,6 +30,7 @@ registers ``callback(position)`` for a word picked in its own dropdown.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Optional
 
@@ -39,13 +40,16 @@ from bqplot import Figure, Label, Lines, LinearScale, Scatter, Tooltip
 
 from ..results import SKIP, Explanation, Route, WordResult
 from .escape import esc
-from .geometry import X_ROW, hidden_row, qoi_row, qoi_x, row_labels, token_rows, word_drawing
+from .geometry import (HEAD_FONT_PX, TOKEN_FONT_PX, X_ROW, PatternLayout, fitted_token_rows, hidden_row, place_head_labels, qoi_row, qoi_x,
+                       row_labels, word_drawing)
 from .style import (GRID_COLOR, HIGHLIGHT_COLOR, NODE_COLOR, PALETTES, TEXT_COLOR, check_palette, fmt, layer_label,
-                    line_width, sign_color, width_reference)
+                    line_width, sign_color, sign_legend_html, text_width, width_reference)
 from .views import PickingView
 
 SHOWN = 12  # candidate bars shown before "… n more"
-COMPACT_COL_PX = 26  # token texts on two lines: a 40-token sentence fits ~1150 px
+FIT_PX = 780  # the figure's fixed least width (inside the Explorer's accordion 812 px show at 1280): never resized
+MARGIN = dict(top=12, bottom=8, left=12, right=12)
+CONTEXT_COLOR = "#dcdcdc"  # the embedding-level pattern being refined: wide, light, solid (dashed means skip)
 BAR_PX = 180  # the longest candidate bar
 
 
@@ -111,15 +115,27 @@ def rule_text(stage: Stage, tokens: list[str]) -> str:
     k = len(stage.chosen)
     what = "node e" if stage.level == "embedding" else "route r (a head or the skip) into the kept node"
     pick = "argmax" if k == 1 else f"the top {k} by"
-    best = stage.chosen[0]
-    text = (f"GPR keeps {pick} σ·score over every {what}, σ = sign(gᵢ) = {s:+d}: "
-            f"{best.label(tokens, stage.layer)} with σ·score = ({s:+d})·({fmt(best.score)}) = {fmt(s * best.score)}")
+    kept = sorted(stage.chosen, key=lambda c: -s * c.score)
+    named = "; ".join(f"{c.label(tokens, stage.layer)} with σ·score = ({s:+d})·({fmt(c.score)}) = {fmt(s * c.score)}"
+                      for c in kept)  # every kept one: with top_k 3 naming only the best hid two (issue 19.6)
+    text = f"GPR keeps {pick} σ·score over every {what}, σ = sign(gᵢ) = {s:+d}: {named}"
     runner = [c for c in stage.ranked() if c not in stage.chosen]
     if runner:
         r = runner[0]
         text += (f" ≥ the best of the rest, {r.label(tokens, stage.layer)}: ({s:+d})·({fmt(r.score)}) = "
                  f"{fmt(s * r.score)}")
     return text + "."
+
+
+def legend_html(palette: str, level: str) -> str:
+    """What the step-through's marks mean (one meaning per mark, as in the pattern graph:
+    dashed is a skip route in both)."""
+    context = (f" · <span style='display:inline-block;width:22px;height:7px;background:{CONTEXT_COLOR};"
+               "vertical-align:middle'></span> the embedding-level pattern πᵉ being refined") \
+        if level == "attention" else ""
+    return (f"<small>the pattern so far: {sign_legend_html(palette)} · solid = through a head "
+            f"(<b>Hn</b> = head n), ┅ dashed = skip route{context} · ● this layer's candidates "
+            f"(colour: sign of the score) · ◯ ringed = kept</small>")
 
 
 class StepThrough(PickingView, widgets.VBox):
@@ -156,6 +172,8 @@ class StepThrough(PickingView, widgets.VBox):
         self.rule.add_class("ipyinfluence-step-rule")
         self.candidates = widgets.HTML()
         self.candidates.add_class("ipyinfluence-step-candidates")
+        self.legend = widgets.HTML()
+        self.legend.add_class("ipyinfluence-step-legend")
         self.running = widgets.HTML()
         self.running.add_class("ipyinfluence-step-running")
         self._build_graph()
@@ -168,7 +186,7 @@ class StepThrough(PickingView, widgets.VBox):
         numbers = widgets.HBox([explain, self.candidates],
                                layout=widgets.Layout(width="100%", align_items="flex-start", flex_flow="row wrap"))
         self.candidates.layout = widgets.Layout(width="50%", min_width="360px")
-        super().__init__([self.header, controls, self.scroller, numbers], **kwargs)
+        super().__init__([self.header, controls, self.legend, self.scroller, numbers], **kwargs)
         self.add_class("ipyinfluence-step")
         self.palette, self.level = check_palette(palette), level
         self.word_box.observe(self._on_word_box, names="value")
@@ -185,9 +203,10 @@ class StepThrough(PickingView, widgets.VBox):
         self.scales = {"x": LinearScale(min=-1.0, max=1.0), "y": LinearScale(min=-1.0, max=1.0)}
         sc = self.scales
         self.grid = Scatter(x=[], y=[], scales=sc, colors=[GRID_COLOR], default_size=24, names_unique=False)
-        self.context_lines = Lines(x=[[0, 0]], y=[[0, 0]], scales=sc, colors=["#d0d0d0"], stroke_width=2,
-                                   line_style="dashed")
+        self.context_lines = Lines(x=[[0, 0]], y=[[0, 0]], scales=sc, colors=[CONTEXT_COLOR], stroke_width=7)
         self.pattern_lines = Lines(x=[[0, 0]], y=[[0, 0]], scales=sc, colors=[NODE_COLOR], stroke_width=3)
+        self.skip_lines = Lines(x=[[0, 0]], y=[[0, 0]], scales=sc, colors=[NODE_COLOR], stroke_width=3,
+                                line_style="dashed")  # skip routes dashed, as in the pattern graph
         self.candidate_dots = Scatter(x=[], y=[], scales=sc, colors=[NODE_COLOR], default_size=40, names=[],
                                       names_unique=False, display_names=False, stroke="white",
                                       tooltip=Tooltip(fields=["name"], show_labels=False))
@@ -198,10 +217,13 @@ class StepThrough(PickingView, widgets.VBox):
                                   align="middle", apply_clip=False)
         self.row_text = Label(x=[], y=[], text=[], scales=sc, colors=[TEXT_COLOR], default_size=12, align="end",
                               y_offset=4, apply_clip=False)
-        self.figure = Figure(marks=[self.grid, self.context_lines, self.pattern_lines, self.chosen_dots,
-                                    self.candidate_dots, self.token_labels, self.row_text],
-                             fig_margin=dict(top=12, bottom=8, left=12, right=12), padding_x=0, padding_y=0,
-                             animation_duration=0, layout=widgets.Layout(width="100%", height="330px"))
+        self.head_text = Label(x=[], y=[], text=[], scales=sc, colors=[TEXT_COLOR], default_size=HEAD_FONT_PX,
+                               font_weight="bold", align="middle", y_offset=4, apply_clip=False)
+        self.figure = Figure(marks=[self.grid, self.context_lines, self.pattern_lines, self.skip_lines,
+                                    self.chosen_dots, self.candidate_dots, self.token_labels, self.row_text,
+                                    self.head_text],
+                             fig_margin=dict(MARGIN), padding_x=0, padding_y=0, animation_duration=0,
+                             layout=widgets.Layout(width="100%", min_width=f"{FIT_PX}px", height="330px"))
         self.figure.add_class("ipyinfluence-step-figure")
         self.scroller = widgets.Box([self.figure], layout=widgets.Layout(width="100%", overflow="auto hidden"))
 
@@ -222,6 +244,8 @@ class StepThrough(PickingView, widgets.VBox):
         """Step through the word at source ``position`` from its first stage."""
         if self.explanation is None or not any(w.position == position for w in self.explanation.words):
             raise ValueError(f"position {position} is not a computed source word.")
+        with self._lock:
+            self._refresh_words()  # a word streamed in since the last redraw joins the dropdown first
         self.position = int(position)
 
     def next(self) -> None:
@@ -308,6 +332,7 @@ class StepThrough(PickingView, widgets.VBox):
         self.rule.value = (f"<div style='background:{HIGHLIGHT_COLOR};padding:4px 6px;margin:2px 0'>"
                            f"{esc(rule_text(stage, tokens))}</div>")
         self.running.value = self._running_html(w, stage)
+        self.legend.value = legend_html(self.palette, stage.level)
         self.candidates.value = self._candidates_html(stage, tokens)
         if self.graph_shown:
             self._draw_graph(expl, w, stage)
@@ -356,11 +381,18 @@ class StepThrough(PickingView, widgets.VBox):
             table += (f"<details class='ipyinfluence-more'><summary>… {len(rest)} more</summary>"
                       f"<table class='ipyinfluence-scores' style='font-size:12px'>{head}"
                       + "".join(row(c) for c in rest) + "</table></details>")
-        return f"<div><b>{len(ranked)} candidates</b>, best σ·score first:{table}</div>"
+        noun = "candidate" if len(ranked) == 1 else "candidates"
+        return f"<div><b>{len(ranked)} {noun}</b>, best σ·score first:{table}</div>"
 
     def _draw_graph(self, expl: Explanation, w: WordResult, stage: Stage) -> None:
+        """The pattern so far in a figure of a fixed width (:data:`FIT_PX` at least: its
+        columns share it, token texts that would touch give way, never the word's, the
+        kept nodes' or the QoI's), skips dashed and heads labelled as in the pattern graph,
+        the embedding-level pattern being refined wide and light grey underneath."""
         n, L = len(expl.tokens), expl.num_layers
-        rows = token_rows(expl.tokens, min_col_px=COMPACT_COL_PX, max_single_row_col_px=0)  # compact: two lines
+        labels = row_labels(L)
+        reserve = max(text_width(t, 12) for t in labels) + 10
+        col_px = (FIT_PX - MARGIN["left"] - MARGIN["right"] - reserve) / max(1, n)
         q_x = qoi_x(expl)
         row_now = hidden_row(stage.layer)
         color = sign_color(w.sign, self.palette)
@@ -368,34 +400,50 @@ class StepThrough(PickingView, widgets.VBox):
                            width_reference(expl))
         done = word_drawing(w, L, q_x, stage.level)
         segs = [s for s in done.segments if s.y1 <= row_now]
+        solid = [s for s in segs if s.style == "solid"]
+        dashed = [s for s in segs if s.style == "dashed"]
         context = []
-        if stage.level == "attention":  # the embedding-level pattern it refines, in grey
+        if stage.level == "attention":  # the embedding-level pattern it refines, in light grey
             context = word_drawing(w, L, q_x, "embedding").segments
-        labels = row_labels(L)
         top = qoi_row(L)
+        keep = [w.position] + [c.position for c in stage.chosen] + \
+            ([expl.readout_position] if expl.readout_position is not None else []) + \
+            [int(x) for s in segs for x in (s.x0, s.x1)]
+        rows = fitted_token_rows(expl.tokens, col_px, TOKEN_FONT_PX, keep, left_px=-col_px / 2 - 2)
+        height = 330 - MARGIN["top"] - MARGIN["bottom"]
+        lo, hi = -0.45 - 0.36 * (rows.num_rows - 1) - 0.4, top + 0.45
+        line = max(0.36, (TOKEN_FONT_PX + 4) * (hi - lo) / height)
+        lo -= (line - 0.36) * (rows.num_rows - 1)
+        partial = PatternLayout(tokens=list(expl.tokens), num_layers=L, qoi_x=q_x, level=stage.level,
+                                words=[dataclasses.replace(done, segments=segs)], scale_max=width_reference(expl),
+                                readout_position=expl.readout_position)
+        heads = place_head_labels(partial, col_px, height / (hi - lo), pattern_columns_only=True)
         layer_cands: dict[int, float] = {}
         for c in stage.candidates:  # best σ·score per position
             if c.position not in layer_cands or stage.sign * c.score > stage.sign * layer_cands[c.position]:
                 layer_cands[c.position] = c.score
         with self.figure.hold_sync(), self.grid.hold_sync(), self.pattern_lines.hold_sync(), \
-                self.context_lines.hold_sync(), self.candidate_dots.hold_sync(), self.chosen_dots.hold_sync():
-            self.scales["x"].min, self.scales["x"].max = -1.25, n - 0.5
-            self.scales["y"].min, self.scales["y"].max = -0.45 - 0.36 * (rows.num_rows - 1) - 0.4, top + 0.45
-            self.figure.layout.min_width = f"{round(rows.col_px * (n + 0.75) + 24)}px"
+                self.skip_lines.hold_sync(), self.context_lines.hold_sync(), self.candidate_dots.hold_sync(), \
+                self.chosen_dots.hold_sync(), self.token_labels.hold_sync(), self.head_text.hold_sync():
+            self.scales["x"].min, self.scales["x"].max = -0.5 - reserve / col_px, n - 0.5
+            self.scales["y"].min, self.scales["y"].max = lo, hi
             self.grid.x = [float(p) for r in range(hidden_row(L) + 1) for p in range(n)] + [q_x]
             self.grid.y = [r for r in range(hidden_row(L) + 1) for _p in range(n)] + [top]
             self.token_labels.x, self.token_labels.text = list(range(n)), rows.texts
-            self.token_labels.y = [-0.45 - 0.36 * r for r in rows.rows]
-            self.row_text.x, self.row_text.y, self.row_text.text = [-0.75] * len(labels), list(range(len(labels))), \
-                labels
-            self.pattern_lines.x = [[s.x0, s.x1] for s in segs] or [[0, 0]]
-            self.pattern_lines.y = [[s.y0, s.y1] for s in segs] or [[X_ROW, X_ROW]]
-            self.pattern_lines.colors = [color]
-            self.pattern_lines.stroke_width = width
-            self.pattern_lines.opacities = [1.0 if segs else 0.0]
+            self.token_labels.y = [-0.45 - line * r for r in rows.rows]
+            self.row_text.x, self.row_text.y, self.row_text.text = [-0.5 - 4 / col_px] * len(labels), \
+                list(range(len(labels))), labels
+            for mark, part in ((self.pattern_lines, solid), (self.skip_lines, dashed)):
+                mark.x = [[s.x0, s.x1] for s in part] or [[0, 0]]
+                mark.y = [[s.y0, s.y1] for s in part] or [[X_ROW, X_ROW]]
+                mark.colors = [color]
+                mark.stroke_width = width
+                mark.opacities = [1.0 if part else 0.0]
             self.context_lines.x = [[s.x0, s.x1] for s in context] or [[0, 0]]
             self.context_lines.y = [[s.y0, s.y1] for s in context] or [[X_ROW, X_ROW]]
             self.context_lines.opacities = [1.0 if context else 0.0]
+            self.head_text.x, self.head_text.y = [h.x for h in heads], [h.y for h in heads]
+            self.head_text.text = [h.text for h in heads]
             xs = sorted(layer_cands)
             self.candidate_dots.x = [float(p) for p in xs]
             self.candidate_dots.y = [row_now] * len(xs)

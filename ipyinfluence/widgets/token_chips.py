@@ -35,22 +35,25 @@ class TokenChips(widgets.HBox):
         super().__init__([], layout=widgets.Layout(flex_flow="row wrap", align_items="center"), **kwargs)
         self.add_class("ipyinfluence-chips")
 
-    def set_words(self, tokens: list[str], sources: Iterable[int], keep_selection: bool = False) -> None:
-        """One chip per source position, all selected (``keep_selection``: the same words
+    def set_words(self, tokens: list[str], sources: Iterable[int], keep_selection: bool = False,
+                  selected: Optional[Iterable[int]] = None) -> None:
+        """One chip per source position, those in ``selected`` selected (None: all; made so,
+        not switched after: a chip switched is a message) (``keep_selection``: the same words
         as now keep their chips, selection and "done" marks; :meth:`show_done` updates those)."""
         sources = list(sources)
         if keep_selection and list(tokens) == self._tokens and sources == list(self.chips):
             return
         self._tokens = list(tokens)
         self.chips = {}
+        on = None if selected is None else {int(p) for p in selected}
         for p in sources:
-            chip = widgets.ToggleButton(value=True, description=tokens[p], tooltip=f"position {p}",
+            chip = widgets.ToggleButton(value=on is None or p in on, description=tokens[p], tooltip=f"position {p}",
                                         layout=widgets.Layout(width="auto", margin="1px"),
                                         _dom_classes=("ipyinfluence-chip",))
             chip.observe(self._on_chip, names="value")
             self.chips[p] = chip
         self.children = [widgets.Label("show:")] + list(self.chips.values()) + [self.all_button, self.none_button]
-        self.selected = list(self.chips)
+        self.selected = [p for p, chip in self.chips.items() if chip.value]
 
     def mark_done(self, word: WordResult) -> None:
         """Mark one word's chip done (public: the Explorer itself batches with :meth:`show_done`)."""

@@ -35,7 +35,7 @@ for _ in range(3):
     reference = explain(model, text, qoi, steps=51, quadrature="paper", max_batch=51)
     engine_s.append(time.perf_counter() - t0)
 segments = sum(len(d.segments) for d in layout(reference, None, "attention").words)
-explorer = Explorer(model, text=text, qoi=qoi, steps=51, quadrature="paper")
+explorer = Explorer(model, text=text, qoi=qoi, steps=51, quadrature="paper", show_all=True)  # times drawing every word
 explorer
 """
 

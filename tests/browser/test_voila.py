@@ -1,24 +1,19 @@
 """The quickstart as a Voila dashboard, in Chromium: Voila executes the notebook and the
 Explorer's pattern graph is drawn from the widget state alone (no notebook UI, no cells).
 
-This page is also where the README's ``docs/screenshot.png`` comes from: Voila lays the
-widget out on a plain scrolling page, so the element screenshot has no JupyterLab chrome.
+Its pictures go to tests/artifacts/ (the README's ``docs/screenshot.png`` comes from
+test_explorer_projector.py, at 1280×720).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 
 import pytest
-from browser_setup import ARTIFACTS, REPO, VIEWPORT
+from browser_setup import ARTIFACTS, VIEWPORT
 from jupyter_ui import graph_stats, wait_graph_drawn
 
 pytestmark = pytest.mark.browser
-
-SCREENSHOT = REPO / "docs" / "screenshot.png"
-
 
 def test_quickstart_renders_in_voila(page, voila_server):
     # Voila answers only once every cell has run (the Explorer's run included).
@@ -32,11 +27,14 @@ def test_quickstart_renders_in_voila(page, voila_server):
     assert explorer.locator(".ipyinfluence-chip").count() == words
 
     graph = explorer.locator(".ipyinfluence-graph").first
-    # Every word's pattern has at least x→h⁰, one layer step and hᴸ→QoI; nodes: at least
-    # the QoI and one per row of some word.
-    wait_graph_drawn(page, graph, min_nodes=4, min_edges=3 * words)
+    # The picked word is drawn (by default the largest |g_i|, issue 19.2): its pattern has at
+    # least x→h⁰, one layer step and hᴸ→QoI; nodes: at least the QoI and one per row.
+    assert explorer.locator(".ipyinfluence-chip.mod-active").count() == 1
+    wait_graph_drawn(page, graph, min_nodes=4, min_edges=3)
     drawn = graph_stats(graph)
-    assert drawn.edges >= 3 * words and drawn.nodes >= 4 and drawn.grid > 0, drawn
+    assert drawn.edges >= 3 and drawn.nodes >= 4 and drawn.grid > 0, drawn
+    page.wait_for_function("el => /Drawn: 1 of \\d+ computed words/.test(el.textContent)",
+                           arg=graph.element_handle())
     body = page.locator("body").inner_text()
     assert "Traceback" not in body and "Error" not in explorer.locator(".ipyinfluence-error").text_content()
 
@@ -48,9 +46,3 @@ def test_quickstart_renders_in_voila(page, voila_server):
     page.set_viewport_size({"width": VIEWPORT["width"], "height": height + 40})
     explorer.evaluate("el => el.scrollIntoView({block: 'start'})")
     explorer.screenshot(path=str(ARTIFACTS / "voila-explorer.png"))
-    # The README's screenshot: written when missing, or when asked for with
-    # IPYINFLUENCE_BROWSER_MODEL (e.g. =default, the real model), so that CI runs on the
-    # tiny model never overwrite it.
-    if not SCREENSHOT.exists() or os.environ.get("IPYINFLUENCE_BROWSER_MODEL"):
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(ARTIFACTS / "voila-explorer.png", SCREENSHOT)
