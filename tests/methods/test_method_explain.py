@@ -18,7 +18,7 @@ def test_methods_listed():
 
 @pytest.mark.parametrize("method", ["attention", "conductance", "internal_influence", "random"])
 def test_explain_with_a_baseline(mlm, stream, text, method):
-    e = explain(mlm, text, TokenContrast("is", "are"), steps=5, method=method)
+    e = explain(mlm, text, TokenContrast("is", "are"), steps=5, method=method, quadrature="paper")  # as the stream
     src = torch.as_tensor(stream.sources)
     emb, att = comparison_patterns(method, mlm, stream.prep, src, level="attention",
                                  readout=stream.bound.readout_position)
@@ -44,7 +44,7 @@ def test_explain_with_a_baseline(mlm, stream, text, method):
 def test_gpr_is_unchanged_by_the_dispatch(mlm, stream, text):
     from ipyinfluence.gpr import embedding_level
 
-    e = explain(mlm, text, TokenContrast("is", "are"), steps=5, level="embedding")
+    e = explain(mlm, text, TokenContrast("is", "are"), steps=5, level="embedding", quadrature="paper")  # as the stream
     emb = embedding_level(mlm, stream.prep, torch.as_tensor(stream.sources))
     assert e.method == "gpr" and e.words[0].embedding.method == "gpr"
     assert [w.embedding.positions for w in e.words] == [[int(c[w, 0]) for c in emb.chosen]
