@@ -14,6 +14,7 @@ import ipywidgets as widgets
 
 from ..errors import InfluenceError
 from ..integration import INPUT_BASELINES, baseline_vectors, default_baseline
+from .decoder_marks import set_views
 from .escape import esc
 
 IOI_TEXT = "When Mary and John went to the store, John gave a drink to"
@@ -57,6 +58,7 @@ class BaselineField(widgets.VBox):
 
 def fit_model(x, model) -> None:
     """Give the Explorer ``x`` the baseline controls of ``model`` (called when it is shown)."""
+    set_views(x, model)
     field: BaselineField = x.baseline_field
     if not model.causal:
         field.layout.display = "none"

@@ -44,6 +44,7 @@ import traitlets
 from bqplot import Figure, Label, Lines, LinearScale, Scatter, Tooltip
 
 from ..results import SKIP, Explanation, WordResult
+from .decoder_marks import decorate_graph
 from .details import node_details
 from .escape import error_html, esc
 from .geometry import (HEAD_FONT_PX, LEVELS, TOKEN_FONT_PX, PatternLayout, Segment, TokenRows, WordDrawing,
@@ -292,7 +293,8 @@ class PatternGraph(widgets.VBox):
             self._clear_marks()
             self._draw_legend()
             return
-        lay = layout(expl, self.selected, self.level, self.scale_max)
+        decoder = getattr(self, "decoder", None)  # a causal LM's marks (set by the Explorer)
+        lay = layout(decoder.for_layout(expl) if decoder else expl, self.selected, self.level, self.scale_max)
         self.layout_data = lay
         labels = row_labels(expl.num_layers)
         fixed = [self.grid, self.edge_handles, self.nodes, self.head_labels, self.token_labels, self.row_labels]
@@ -318,6 +320,7 @@ class PatternGraph(widgets.VBox):
             self._draw_words(lay, stack)
             self._draw_handles(lay, labels, rows.col_px)
             self._draw_nodes(lay, labels)
+            decorate_graph(self, expl, lay, grid, GRID_COLOR)
         self._draw_legend()
 
     def _marks(self) -> list:
@@ -429,7 +432,8 @@ class PatternGraph(widgets.VBox):
             note = " (these results have no attention level: run with level='attention')"
         self.legend.value = (f"<b>{level.capitalize()}-level patterns</b>{note}: {signs}{extra}. "
                              f"QoI: {esc(self.explanation.qoi)}<br><small>"
-                             f"{width_legend_html(lay.scale_max, stepped=True)}</small>")
+                             f"{width_legend_html(lay.scale_max, stepped=True)}</small>"
+                             + (self.decoder.legend_html(lay.tokens) if getattr(self, "decoder", None) else ""))
 
     # -- clicks -----------------------------------------------------------------
     # A click handler runs inside the kernel's message loop: an error there would only
