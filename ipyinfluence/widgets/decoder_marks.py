@@ -7,6 +7,8 @@ call it from a few lines.
   the middle, where an encoder's sentence-level QoI sits) and the last token is marked ``⇒``.
 * A **BOS** token (the tokenizer's ``bos_token`` at position 0) is written ``BOS``: it is
   the same row in every text (the baseline keeps it), so it is context, not a word.
+* A byte-level or SentencePiece **space marker** (``Ġ``, ``▁``) at a token's start is
+  written ``␣``: the leading space is part of a decoder's token (``␣Mary`` ≠ ``Mary``).
 * **Grouped-query heads** are labelled ``H<q> (kv <g>)``, ``g = q // (heads / kv heads)``,
   so heads that share a key/value projection read as a group.
 
@@ -26,6 +28,13 @@ from .escape import esc
 UNREACHABLE_COLOR = "#eeeeee"  # paler than the grid's nodes: outside every shown staircase
 PREDICTION_MARK = " ⇒"
 BOS_TEXT = "BOS"
+SPACE_MARKERS = ("Ġ", "▁")  # GPT-2 / Llama-3 byte-level BPE, SentencePiece
+SHOWN_SPACE = "␣"
+
+
+def shown_token(text: str) -> str:
+    """A decoder token as read: its leading space marker written ``␣``."""
+    return SHOWN_SPACE + text[1:] if text[:1] in SPACE_MARKERS and len(text) > 1 else text
 
 
 @dataclass(frozen=True)
@@ -66,7 +75,7 @@ class DecoderInfo:
 
     def token_texts(self, texts: list[str], tokens: list[str]) -> list[str]:
         """The token texts under the grid: BOS marked, the predicting position marked ``⇒``."""
-        out = list(texts)
+        out = [shown_token(t) for t in texts]
         if out and self.is_bos(tokens, 0):
             out[0] = BOS_TEXT
         if out:
@@ -97,7 +106,7 @@ class DecoderInfo:
 
 def decorate_graph(graph, expl, lay, grid, default_color: str) -> None:
     """Apply the decoder marks to a drawn :class:`~.pattern_graph.PatternGraph` (grid colours,
-    token texts, head labels); with no ``graph.decoder`` the grid gets its one colour back."""
+    token texts; the head labels are placed with :meth:`DecoderInfo.head_text`); with no ``graph.decoder`` the grid gets its one colour back."""
     info: Optional[DecoderInfo] = getattr(graph, "decoder", None)
     if info is None:
         if list(graph.grid.colors) != [default_color]:
@@ -106,7 +115,6 @@ def decorate_graph(graph, expl, lay, grid, default_color: str) -> None:
     shown = [w.position for w in lay.words]
     graph.grid.colors = info.grid_colors(grid, shown, len(expl.tokens), default_color)
     graph.token_labels.text = info.token_texts(list(graph.token_labels.text), expl.tokens)
-    graph.head_labels.text = [info.head_text(t) for t in graph.head_labels.text]
 
 
 def info_of(view) -> Optional[DecoderInfo]:
@@ -144,9 +152,10 @@ def step_grid_colors(view, xs: list[float], ys: list[int], source: int, color: s
 def sentence_labels(view, tokens: list[str]) -> list[str]:
     """The coloured sentence's token labels: a decoder's BOS written ``BOS``."""
     info = info_of(view)
-    if info is None or not info.is_bos(tokens, 0):
+    if info is None:
         return list(tokens)
-    return [BOS_TEXT] + list(tokens[1:])
+    shown = [shown_token(t) for t in tokens]
+    return [BOS_TEXT] + shown[1:] if info.is_bos(tokens, 0) else shown
 
 
 def set_views(x, model) -> None:

@@ -371,7 +371,7 @@ def head_routes(lay: "PatternLayout") -> dict[tuple[int, int, Route], list[tuple
     return groups
 
 
-def place_head_labels(lay: "PatternLayout", col_px: float, row_px: float) -> list[HeadLabel]:
+def place_head_labels(lay: "PatternLayout", col_px: float, row_px: float, label_text=None) -> list[HeadLabel]:
     """Place one label per head route (several words taking the same head into the same
     node share it) so that no two labels overlap and none covers a column other than its
     edge's own two. Candidates are points along the edge near the node it enters (the
@@ -379,7 +379,9 @@ def place_head_labels(lay: "PatternLayout", col_px: float, row_px: float) -> lis
     routes do not all find a free spot, the node gets one label listing its heads
     ("H0·3") beside any of its entering edges; a node with no free spot even for that
     gets no label (its edges' tooltips still name the heads) rather than a label drawn
-    over another one."""
+    over another one. ``label_text`` rewrites a label before it is measured (a decoder's
+    grouped-query heads: ``H3`` → ``H3 (kv 1)``)."""
+    label_text = label_text or (lambda t: t)
     placed = _LabelIndex(col_px, row_px)
     columns = range(len(lay.tokens))
     by_node: dict[tuple[int, int], list[tuple[Route, list[tuple[WordDrawing, Segment]]]]] = {}
@@ -389,7 +391,8 @@ def place_head_labels(lay: "PatternLayout", col_px: float, row_px: float) -> lis
         routes.sort(key=lambda r: (str(type(r[0])), r[0]))
         tentative: list[HeadLabel] = []
         for route, edges in routes:
-            spot = _free_spot(route_label(route), row, target, route, edges, placed, col_px, row_px, columns)
+            spot = _free_spot(label_text(route_label(route)), row, target, route, edges, placed, col_px, row_px,
+                              columns)
             if spot is None:
                 break
             tentative.append(spot)
@@ -399,7 +402,7 @@ def place_head_labels(lay: "PatternLayout", col_px: float, row_px: float) -> lis
         for spot in tentative:
             placed.remove(spot)
         every = [e for _, edges in routes for e in edges]
-        text = "H" + "·".join(str(r) for r, _ in routes)
+        text = label_text("H" + "·".join(str(r) for r, _ in routes))
         spot = _free_spot(text, row, target, "heads", every, placed, col_px, row_px, columns, patient=True)
         if spot is not None:
             placed.add(spot)

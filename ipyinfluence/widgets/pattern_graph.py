@@ -399,7 +399,8 @@ class PatternGraph(widgets.VBox):
         self.edge_handles.colors = colors or [NODE_COLOR]
         # one label per head route, beside its own edge (dark text: in the line's colour it
         # would vanish into the line)
-        self.head_placements = place_head_labels(lay, col_px, self.row_px)
+        decoder = getattr(self, "decoder", None)
+        self.head_placements = place_head_labels(lay, col_px, self.row_px, decoder.head_text if decoder else None)
         self.head_labels.x = [h.x for h in self.head_placements]
         self.head_labels.y = [h.y for h in self.head_placements]
         self.head_labels.text = [h.text for h in self.head_placements]

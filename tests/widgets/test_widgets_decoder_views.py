@@ -41,13 +41,15 @@ def test_the_graph_draws_the_staircase_bos_and_gqa_heads(run):
     assert expl.tokens[0] == model.tokenizer.bos_token and model.weights.num_kv_heads == 2
     g = x.graph
     texts = list(g.token_labels.text)
-    assert texts[0] == "BOS" and texts[-1].endswith("⇒")
+    assert texts[0] == "BOS" and texts[-1].endswith("⇒") and "␣Mary" in texts
     heads = list(g.head_labels.text)
     assert heads, "the attention level draws head labels"
     for t in heads:
         m = re.fullmatch(r"H([\d·]+) \(kv ([\d·]+)\)", t)
         assert m, t
         assert [int(q) // 2 for q in m.group(1).split("·")] == [int(k) for k in m.group(2).split("·")]
+    # placed with their long text, so they were measured as drawn (no overlap from a late rename)
+    assert [h.text for h in g.head_placements] == heads
     assert g.grid.x[-1] == n - 1  # the QoI sits above the last column, where every pattern ends
     assert "Causal LM" in g.legend.value and "BOS" in g.legend.value
     x.chips.select([5])  # one word: every node left of it is out of its reach
@@ -60,7 +62,7 @@ def test_the_graph_draws_the_staircase_bos_and_gqa_heads(run):
 def test_step_through_and_sentence_mark_the_decoder(run):
     _model, x, expl = run
     x.sentence.redraw()
-    assert x.sentence.tokens[0] == "BOS" and x.sentence.tokens[1:] == expl.tokens[1:]
+    assert x.sentence.tokens[0] == "BOS" and x.sentence.tokens[2] == "␣Mary" == "␣" + expl.tokens[2][1:]
     st = x.step_through
     st.graph_shown = True
     st.show_word(4)
