@@ -54,6 +54,7 @@ from ..results import Explanation, WordResult
 from ..threads import _parse as _parse_threads, note_cpu_use
 from .colab import enable_colab_widgets
 from .decoder_controls import IOI_TEXT, fit_model as fit_decoder_controls
+from .decoder_marks import layout_explanation
 from .escape import esc
 from .explorer_controls import (DEFAULT_QUADRATURE, DEFAULT_STEPS, LEVEL_OPTIONS, STEPS_RANGE, TOP_K_RANGE,
                                 build_controls, layout_children)
@@ -289,7 +290,8 @@ class Explorer(RunningMixin, widgets.VBox):
         if self.explanation is None:
             raise InfluenceError("nothing to export yet: click Run first.")
         kwargs = {} if kind == "json" else dict(words=self.graph.selected, level=self.level, palette=self.palette)
-        text = export_text(self.explanation, kind, **kwargs)
+        drawn = self.explanation if kind == "json" else layout_explanation(self.graph, self.explanation)
+        text = export_text(drawn, kind, **kwargs)  # a decoder's QoI above its last column, as in the graph
         if path is not None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             Path(path).write_text(text, encoding="utf-8")

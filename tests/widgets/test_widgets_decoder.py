@@ -3,6 +3,7 @@ the IOI prompt as default, a run end to end and the exports (tiny random Llama).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -11,6 +12,7 @@ from ipyinfluence import NextTokenContrast, NextTokenLogProb
 from ipyinfluence.integration import default_baseline
 from ipyinfluence.widgets import Explorer, QoIEditor
 from ipyinfluence.widgets.decoder_controls import IOI_TEXT
+from ipyinfluence.widgets.export import export_text
 
 STEPS = 3
 
@@ -77,3 +79,7 @@ def test_decoder_explorer_runs_end_to_end_and_exports(llama, tmp_path):
         assert (tmp_path / f"e.{kind}").read_text(encoding="utf-8") == text
     assert json.loads(x.export("json"))["tokens"] == expl.tokens
     assert "Mary" in x.export("svg")
+    # the SVG places the QoI as the graph does: above the last column, where patterns end
+    opts = dict(words=x.graph.selected, level=x.level, palette=x.palette)
+    assert x.export("svg") == export_text(dataclasses.replace(expl, readout_position=n - 1), "svg", **opts)
+    assert x.export("svg") != export_text(expl, "svg", **opts)
