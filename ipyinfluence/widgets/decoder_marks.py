@@ -115,6 +115,22 @@ def decorate_graph(graph, expl, lay, grid, default_color: str) -> None:
     shown = [w.position for w in lay.words]
     graph.grid.colors = info.grid_colors(grid, shown, len(expl.tokens), default_color)
     graph.token_labels.text = info.token_texts(list(graph.token_labels.text), expl.tokens)
+    rows = getattr(graph, "token_layout", None)
+    if getattr(graph, "_own_scales", False) and graph.head_placements and rows is not None:
+        # a label wider than the room made beside the last column: widen the figure to it
+        right = max(h.x + h.width_px / 2 / rows.col_px for h in graph.head_placements) + 0.2
+        if right > graph.scales["x"].max:
+            graph.scales["x"].max = right
+            graph.fit_size(len(expl.tokens), expl.num_layers, rows)
+
+
+RIGHT_ROOM_PX = 120  # a decoder's head labels into the last column ("H0·2 (kv 0·0)") sit right of it
+
+
+def right_room(view, col_px: float) -> float:
+    """Columns of room right of the last one (0 for encoders): every decoder pattern ends
+    there, so its head labels are placed beside it, past the grid."""
+    return RIGHT_ROOM_PX / col_px if info_of(view) is not None else 0.0
 
 
 def info_of(view) -> Optional[DecoderInfo]:

@@ -44,7 +44,7 @@ import traitlets
 from bqplot import Figure, Label, Lines, LinearScale, Scatter, Tooltip
 
 from ..results import SKIP, Explanation, WordResult
-from .decoder_marks import decorate_graph
+from .decoder_marks import decorate_graph, right_room
 from .details import node_details
 from .escape import error_html, esc
 from .geometry import (HEAD_FONT_PX, LEVELS, TOKEN_FONT_PX, PatternLayout, Segment, TokenRows, WordDrawing,
@@ -306,6 +306,7 @@ class PatternGraph(widgets.VBox):
             self.token_layout = rows
             if self._own_scales:
                 self.fit_scales(len(expl.tokens), expl.num_layers, rows.num_rows)
+                self.scales["x"].max += right_room(self, rows.col_px)
             self.fit_size(len(expl.tokens), expl.num_layers, rows)
             grid = lay.grid()
             self.grid.x = [p[0] for p in grid]

@@ -41,9 +41,8 @@ explorer = Explorer(model, steps=steps, background=False)
 explorer.baseline = "zero" if not __REAL__ else explorer.baseline
 expl = explorer.run()
 assert expl is not None and explorer.error == "", explorer.error
-if __REAL__:  # the picture: the four most influential words, and the prediction's own
-    top = sorted(expl.words, key=lambda w: -abs(w.total_influence))[:4]
-    shown = sorted({w.position for w in top})
+if __REAL__:  # the picture: the names (the IOI circuit's inputs) and the predicting position
+    shown = [p for p, t in enumerate(expl.tokens) if t.endswith(("Mary", "John"))] + [len(expl.tokens) - 1]
 else:
     shown = [4, 9, len(expl.tokens) - 1]
 explorer.chips.select(shown)
@@ -110,8 +109,8 @@ def test_decoder_explorer_draws_the_staircase(page, decoder_server):
     assert "Causal LM" in graph.text_content()
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    # the picture: the coloured sentence and the graph in one 1280×720 window
-    explorer.locator(".ipyinfluence-sentence").first.evaluate("el => el.scrollIntoView({block: 'start'})")
+    # the picture: the graph (30 rows for SmolLM2) and its legend in one 1280×720 window
+    graph.evaluate("el => el.scrollIntoView({block: 'start'})")
     page.screenshot(path=str(ARTIFACTS / "decoder-explorer.png"))
     if REAL:
         page.screenshot(path=str(REPO / "docs" / "decoder-explorer.png"))

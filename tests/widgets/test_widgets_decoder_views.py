@@ -50,7 +50,10 @@ def test_the_graph_draws_the_staircase_bos_and_gqa_heads(run):
         assert [int(q) // 2 for q in m.group(1).split("·")] == [int(k) for k in m.group(2).split("·")]
     # placed with their long text, so they were measured as drawn (no overlap from a late rename)
     assert [h.text for h in g.head_placements] == heads
-    assert g.grid.x[-1] == n - 1  # the QoI sits above the last column, where every pattern ends
+    assert g.grid.x[-1] == n - 1
+    # the labels beside the last column stay inside the figure (room was made on the right)
+    for h in g.head_placements:
+        assert h.x + h.width_px / 2 / g.token_layout.col_px <= g.scales["x"].max, (h, g.scales["x"].max)  # the QoI sits above the last column, where every pattern ends
     assert "Causal LM" in g.legend.value and "BOS" in g.legend.value
     x.chips.select([5])  # one word: every node left of it is out of its reach
     colors = list(g.grid.colors)
@@ -80,3 +83,18 @@ def test_an_encoder_draws_as_before(mlm):
     x.run()
     assert x.graph.decoder is None and list(x.graph.grid.colors) == [GRID_COLOR]
     assert not any("kv" in t for t in x.graph.head_labels.text)
+
+
+def test_a_head_label_wider_than_the_room_widens_the_figure(run, monkeypatch):
+    from ipyinfluence.widgets import decoder_marks
+
+    _model, x, _expl = run
+    g = x.graph
+    monkeypatch.setattr(decoder_marks, "RIGHT_ROOM_PX", 0)
+    g.select_words(None)  # every word: the last column's node gets the long "H0·1·… (kv …)" label
+    g.redraw()
+    assert g.head_placements
+    for h in g.head_placements:
+        assert h.x + h.width_px / 2 / g.token_layout.col_px <= g.scales["x"].max, (h, g.scales["x"].max)
+    width = float(g.figure.layout.min_width.rstrip("px"))
+    assert width >= g.token_layout.col_px * (g.scales["x"].max - g.scales["x"].min)
