@@ -83,3 +83,12 @@ def test_decoder_explorer_runs_end_to_end_and_exports(llama, tmp_path):
     opts = dict(words=x.graph.selected, level=x.level, palette=x.palette)
     assert x.export("svg") == export_text(dataclasses.replace(expl, readout_position=n - 1), "svg", **opts)
     assert x.export("svg") != export_text(expl, "svg", **opts)
+
+
+def test_a_decoder_loaded_on_first_use_gets_its_controls():
+    x = Explorer("tiny-llama", steps=STEPS)  # loads on the first run (or load())
+    assert "mask" in x.baseline_box.options  # nothing known yet
+    model = x.load()
+    assert x.text == IOI_TEXT and x.qoi_editor.qoi() == NextTokenContrast(" Mary", " John")
+    assert list(x.baseline_box.options) == [default_baseline(model), "zero"]
+    assert x.graph.decoder is not None and x.graph.decoder.num_kv_heads == model.weights.num_kv_heads
