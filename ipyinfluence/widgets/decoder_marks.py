@@ -106,7 +106,8 @@ class DecoderInfo:
 
 def decorate_graph(graph, expl, lay, grid, default_color: str) -> None:
     """Apply the decoder marks to a drawn :class:`~.pattern_graph.PatternGraph` (grid colours,
-    token texts; the head labels are placed with :meth:`DecoderInfo.head_text`); with no ``graph.decoder`` the grid gets its one colour back."""
+    token texts, room for the head labels, which are placed with :meth:`DecoderInfo.head_text`);
+    with no ``graph.decoder`` the grid gets its one colour back."""
     info: Optional[DecoderInfo] = getattr(graph, "decoder", None)
     if info is None:
         if list(graph.grid.colors) != [default_color]:

@@ -50,10 +50,10 @@ def test_the_graph_draws_the_staircase_bos_and_gqa_heads(run):
         assert [int(q) // 2 for q in m.group(1).split("·")] == [int(k) for k in m.group(2).split("·")]
     # placed with their long text, so they were measured as drawn (no overlap from a late rename)
     assert [h.text for h in g.head_placements] == heads
-    assert g.grid.x[-1] == n - 1
+    assert g.grid.x[-1] == n - 1  # the QoI sits above the last column, where every pattern ends
     # the labels beside the last column stay inside the figure (room was made on the right)
     for h in g.head_placements:
-        assert h.x + h.width_px / 2 / g.token_layout.col_px <= g.scales["x"].max, (h, g.scales["x"].max)  # the QoI sits above the last column, where every pattern ends
+        assert h.x + h.width_px / 2 / g.token_layout.col_px <= g.scales["x"].max, (h, g.scales["x"].max)
     assert "Causal LM" in g.legend.value and "BOS" in g.legend.value
     x.chips.select([5])  # one word: every node left of it is out of its reach
     colors = list(g.grid.colors)
