@@ -31,6 +31,7 @@ from typing import Optional
 import ipywidgets as widgets
 import traitlets
 
+from . import decoder_marks
 from ..results import Explanation
 from .escape import esc
 from .style import HIGHLIGHT_COLOR, PALETTES, TEXT_COLOR, check_palette, fmt, shade, sign_legend_html
@@ -135,7 +136,7 @@ class ColouredSentence(PickingView, widgets.VBox):
     def set_explanation(self, explanation: Optional[Explanation]) -> None:
         with self._lock:
             self.explanation = explanation
-            tokens = explanation.tokens if explanation is not None else []
+            tokens = decoder_marks.sentence_labels(self, explanation.tokens if explanation is not None else [])
             if self.tokens != list(tokens):
                 self._quiet = True
                 try:

@@ -64,6 +64,8 @@ from ..model import InfluenceModel, load_model
 from ..results import Explanation, WordResult
 from ..threads import _parse as _parse_threads, note_cpu_use
 from .colab import enable_colab_widgets
+from .decoder_controls import IOI_TEXT, fit_model as fit_decoder_controls
+from .decoder_marks import layout_explanation
 from .escape import esc
 from .explorer_controls import (DEFAULT_QUADRATURE, DEFAULT_STEPS, LEVEL_OPTIONS, STEPS_RANGE, TOP_K_RANGE,
                                 build_controls, layout_children)
@@ -79,6 +81,8 @@ EXPORT_MIME = {"svg": "image/svg+xml", "html": "text/html", "json": "application
 
 def default_text(task: Optional[str], mask_token: Optional[str] = "[MASK]") -> str:
     """The sentence a new Explorer starts with for a model head (paper examples)."""
+    if task == "causal-lm":
+        return IOI_TEXT
     if task in (None, "masked-lm"):
         return MASKED_LM_TEXT.replace("[MASK]", mask_token or "[MASK]")
     return SENTIMENT_TEXT
@@ -225,7 +229,7 @@ class Explorer(RunningMixin, widgets.VBox):
         """A named baseline, or any single token of the vocabulary (added to the box)."""
         value = proposal["value"]
         if value not in INPUT_BASELINES:
-            if self.model is not None:
+            if self.model is not None and not self.model.causal:  # a decoder's field checks its own
                 try:
                     self.model.token_id(value, "baseline token")
                 except InfluenceError as e:
@@ -278,6 +282,7 @@ class Explorer(RunningMixin, widgets.VBox):
         note = f" — {esc(m.note)}" if m.note else ""
         self.model_line.value = (f"<b>Model</b>: {esc(m.name)} ({esc(m.task)}, {m.num_layers} "
                                  f"layers, {m.num_heads} heads){note}")
+        fit_decoder_controls(self, m)
         if self.qoi_editor.model is not m:
             self.qoi_editor.set_model(m, self._qoi_arg)
         if self._text_is_default:
@@ -347,7 +352,8 @@ class Explorer(RunningMixin, widgets.VBox):
         if self.explanation is None:
             raise InfluenceError("nothing to export yet: click Run first.")
         kwargs = {} if kind == "json" else dict(words=self.graph.selected, level=self.level, palette=self.palette)
-        text = export_text(self.explanation, kind, **kwargs)
+        drawn = self.explanation if kind == "json" else layout_explanation(self.graph, self.explanation)
+        text = export_text(drawn, kind, **kwargs)  # a decoder's QoI above its last column, as in the graph
         if path is not None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             Path(path).write_text(text, encoding="utf-8")

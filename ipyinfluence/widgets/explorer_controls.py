@@ -9,6 +9,7 @@ import ipywidgets as widgets
 from ..integration import INPUT_BASELINES
 from ..quadrature import DEFAULT_QUADRATURE, DEFAULT_STEPS  # noqa: F401  (explorer.py imports them here)
 from .coloured_sentence import ColouredSentence
+from .decoder_controls import BaselineField
 from .escape import esc
 from .influence_bars import RankedInfluence
 from .pattern_graph import FIT_PX, PatternGraph
@@ -43,6 +44,7 @@ def build_controls(x, methods, baseline: str, palette: str) -> None:
     baselines = list(INPUT_BASELINES) + ([baseline] if baseline not in INPUT_BASELINES else [])
     x.baseline_box = widgets.Dropdown(options=baselines, value=baseline, description="baseline",
                                       layout=W(width="230px"))
+    x.baseline_field = BaselineField()  # a decoder's token or counterfactual text
     x.method_box = widgets.Dropdown(options=methods, description="method", layout=W(width="200px"))
     x.level_toggle = widgets.ToggleButtons(options=list(LEVEL_OPTIONS), value="attention",
                                            tooltips=["π^e: one node per layer",
@@ -127,6 +129,7 @@ def layout_children(x) -> list:
         x.text_hint,
         x.qoi_editor,
         H([x.baseline_box, x.method_box, x.level_toggle]),
+        x.baseline_field,
         H([x.steps_box, x.quadrature_box, x.top_k_box, x.palette_box], layout=widgets.Layout(flex_flow="row wrap")),
         H([x.run_button, x.cancel_button, x.progress], layout=middle),
         x.status_line,

@@ -398,7 +398,8 @@ def head_routes(lay: "PatternLayout") -> dict[tuple[int, int, Route], list[tuple
 
 
 def place_head_labels(lay: "PatternLayout", col_px: float, row_px: float,
-                      font_px: float = HEAD_FONT_PX, pattern_columns_only: bool = False) -> list[HeadLabel]:
+                      font_px: float = HEAD_FONT_PX, pattern_columns_only: bool = False,
+                      label_text=None) -> list[HeadLabel]:
     """Place one label per head route (several words taking the same head into the same
     node share it) so that no two labels overlap and none covers a column other than its
     edge's own two. Candidates are points along the edge near the node it enters (the
@@ -408,7 +409,9 @@ def place_head_labels(lay: "PatternLayout", col_px: float, row_px: float,
     gets no label (its edges' tooltips still name the heads) rather than a label drawn
     over another one. ``pattern_columns_only``: a label may cover a column no drawn
     pattern passes through (a graph fitted to the page, whose columns are narrower than
-    a label)."""
+    a label). ``label_text`` rewrites a label before it is measured (a decoder's
+    grouped-query heads: ``H3`` → ``H3 (kv 1)``)."""
+    label_text = label_text or (lambda t: t)
     placed = _LabelIndex(col_px, row_px)
     columns = range(len(lay.tokens))
     if pattern_columns_only:
@@ -420,7 +423,7 @@ def place_head_labels(lay: "PatternLayout", col_px: float, row_px: float,
         routes.sort(key=lambda r: (str(type(r[0])), r[0]))
         tentative: list[HeadLabel] = []
         for route, edges in routes:
-            spot = _free_spot(route_label(route), row, target, route, edges, placed, col_px, row_px, columns,
+            spot = _free_spot(label_text(route_label(route)), row, target, route, edges, placed, col_px, row_px, columns,
                               font_px=font_px)
             if spot is None:
                 break
@@ -431,7 +434,7 @@ def place_head_labels(lay: "PatternLayout", col_px: float, row_px: float,
         for spot in tentative:
             placed.remove(spot)
         every = [e for _, edges in routes for e in edges]
-        text = "H" + "·".join(str(r) for r, _ in routes)
+        text = label_text("H" + "·".join(str(r) for r, _ in routes))
         spot = _free_spot(text, row, target, "heads", every, placed, col_px, row_px, columns, patient=True,
                           font_px=font_px)
         if spot is not None:

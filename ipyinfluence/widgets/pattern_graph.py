@@ -44,6 +44,7 @@ import traitlets
 from bqplot import Figure, Label, Lines, LinearScale, Scatter, Tooltip
 
 from ..results import SKIP, Explanation, WordResult
+from .decoder_marks import decorate_graph
 from .details import node_details
 from .escape import error_html, esc
 from .geometry import (HEAD_FONT_PX, LEVELS, TOKEN_FONT_PX, PatternLayout, Segment, TokenRows, WordDrawing,
@@ -310,7 +311,8 @@ class PatternGraph(widgets.VBox):
             self._clear_marks()
             self._draw_legend()
             return
-        lay = layout(expl, self.selected, self.level, self.scale_max)
+        decoder = getattr(self, "decoder", None)  # a causal LM's marks (set by the Explorer)
+        lay = layout(decoder.for_layout(expl) if decoder else expl, self.selected, self.level, self.scale_max)
         self.layout_data = lay
         labels = row_labels(expl.num_layers)
         fixed = [self.grid, self.edge_handles, self.nodes, self.head_labels, self.token_labels, self.row_labels]
@@ -340,6 +342,7 @@ class PatternGraph(widgets.VBox):
             self._draw_words(lay, stack)
             self._draw_handles(lay, labels, rows.col_px)
             self._draw_nodes(lay, labels)
+            decorate_graph(self, expl, lay, grid, GRID_COLOR)
         self._draw_legend()
 
     def _fit_to_width(self, expl: Explanation, lay: PatternLayout, labels: list[str]) -> tuple[TokenRows, float]:
@@ -448,8 +451,10 @@ class PatternGraph(widgets.VBox):
         self.edge_handles.colors = colors or [NODE_COLOR]
         # one label per head route, beside its own edge (dark text: in the line's colour it
         # would vanish into the line)
+        decoder = getattr(self, "decoder", None)
         self.head_placements = place_head_labels(lay, col_px, self.row_px, self.head_font_px,
-                                                 pattern_columns_only=self.fit_px is not None)
+                                                 pattern_columns_only=self.fit_px is not None,
+                                                 label_text=decoder.head_text if decoder else None)
         self.head_labels.x = [h.x for h in self.head_placements]
         self.head_labels.y = [h.y for h in self.head_placements]
         self.head_labels.text = [h.text for h in self.head_placements]
@@ -490,7 +495,8 @@ class PatternGraph(widgets.VBox):
         font = " style='font-size:16px'" if self.presentation else ""
         self.legend.value = (f"<div{font}><b>{level.capitalize()}-level patterns</b>{note}: {signs}{extra}. "
                              f"QoI: {esc(self.explanation.qoi)}{drawn}</div><small>"
-                             f"{width_legend_html(lay.scale_max, stepped=True)}</small>")
+                             f"{width_legend_html(lay.scale_max, stepped=True)}</small>"
+                             + (self.decoder.legend_html(lay.tokens) if getattr(self, "decoder", None) else ""))
 
     # -- clicks -----------------------------------------------------------------
     # A click handler runs inside the kernel's message loop: an error there would only

@@ -5,7 +5,11 @@
   WordPieces shows the pieces inline);
 * classifier: two class dropdowns from ``model.labels`` (``ClassContrast``; "none" as the
   second gives ``ClassLogit``);
-* encoder: a reference sentence (``EmbeddingSimilarity``).
+* encoder: a reference sentence (``EmbeddingSimilarity``);
+* causal LM: the next token after the last position, either a contrast of two tokens
+  (``NextTokenContrast``) or one token's log-probability (``NextTokenLogProb``). A
+  decoder's token carries its leading space (``" Mary"``): the fields keep spaces as typed
+  and a word of several tokens shows the tokenizer's pieces with the hint to add the space.
 
 A QoI the fields cannot express (a callable, a vector reference) is kept as given until
 the user edits a field.
@@ -20,18 +24,23 @@ import traitlets
 
 from ..errors import InfluenceError, QoIError
 from ..model import InfluenceModel
-from ..qoi import ClassContrast, ClassLogit, EmbeddingSimilarity, TokenContrast
+from ..qoi import (ClassContrast, ClassLogit, EmbeddingSimilarity, NextTokenContrast, NextTokenLogProb,
+                   TokenContrast)
 from .escape import esc
 
 DEFAULT_CONTRAST = ("is", "are")
 DEFAULT_REFERENCE = "a great film"
 NO_CLASS = "(none: logit of the first class)"
+DEFAULT_NEXT_TOKENS = (" Mary", " John")  # the IOI prompt's answer and its distractor
+NEXT_TOKEN_KINDS = [("contrast: logit(good) − logit(bad)", "contrast"), ("log p(token)", "logprob")]
 
 
 def default_qoi(model: InfluenceModel):
     """The QoI a new Explorer starts with for ``model``'s head."""
     if model.task == "masked-lm":
         return TokenContrast(*DEFAULT_CONTRAST)
+    if model.task == "causal-lm":
+        return NextTokenContrast(*DEFAULT_NEXT_TOKENS)
     if model.task == "classification":
         labels = model.labels
         lowered = [l.lower() for l in labels]
@@ -78,8 +87,13 @@ class QoIEditor(widgets.VBox):
         self.class_b = widgets.Dropdown(description="minus", layout=widgets.Layout(width="240px"))
         self.reference = widgets.Text(description="reference", placeholder="a sentence to compare with",
                                       layout=widgets.Layout(width="380px"))
+        self.kind = widgets.Dropdown(options=NEXT_TOKEN_KINDS, value="contrast", description="next token",
+                                     layout=widgets.Layout(width="320px"))
+        self.token = widgets.Text(description="token", placeholder="e.g. ' Mary'", continuous_update=True,
+                                  layout=widgets.Layout(width="180px"))
         for w, cls in ((self.good, "good"), (self.bad, "bad"), (self.class_a, "class-a"),
-                       (self.class_b, "class-b"), (self.reference, "reference")):
+                       (self.class_b, "class-b"), (self.reference, "reference"), (self.kind, "kind"),
+                       (self.token, "token")):
             w.add_class(f"ipyinfluence-qoi-{cls}")
             w.observe(self._on_field, names="value")
         self.title = widgets.HTML()
@@ -104,6 +118,10 @@ class QoIEditor(widgets.VBox):
             if model.task == "masked-lm":
                 self.title.value = f"<b>QoI</b>: logit(good) − logit(bad) at the {esc(model.mask_token or '[MASK]')}"
                 self.fields.children = [self.good, self.bad]
+            elif model.task == "causal-lm":
+                self.title.value = ("<b>QoI</b>: the next token after the last position (a token includes its "
+                                    "leading space: ' Mary', not 'Mary')")
+                self._show_kind()
             elif model.task == "classification":
                 labels = model.labels
                 self.class_a.options = labels
@@ -133,6 +151,12 @@ class QoIEditor(widgets.VBox):
             task = self.model.task
             if isinstance(qoi, TokenContrast) and task == "masked-lm":
                 self.good.value, self.bad.value, self._position = qoi.good, qoi.bad, qoi.position
+            elif isinstance(qoi, NextTokenContrast) and task == "causal-lm":
+                self.kind.value = "contrast"
+                self.good.value, self.bad.value, self._position = qoi.good, qoi.bad, qoi.position
+            elif isinstance(qoi, NextTokenLogProb) and task == "causal-lm":
+                self.kind.value = "logprob"
+                self.token.value, self._position = qoi.token, qoi.position
             elif isinstance(qoi, (ClassContrast, ClassLogit)) and task == "classification":
                 first = qoi.a if isinstance(qoi, ClassContrast) else qoi.c
                 a = _label_of(self.model, first)
@@ -161,6 +185,11 @@ class QoIEditor(widgets.VBox):
         task = self.model.task
         if task == "masked-lm":
             return TokenContrast(self.good.value.strip(), self.bad.value.strip(), position=self._position)
+        if task == "causal-lm":
+            position = -1 if self._position is None else self._position
+            if self.kind.value == "logprob":
+                return NextTokenLogProb(self.token.value, position=position)
+            return NextTokenContrast(self.good.value, self.bad.value, position=position)
         if task == "classification":
             if self.class_b.value == NO_CLASS:
                 return ClassLogit(self.class_a.value)
@@ -199,6 +228,8 @@ class QoIEditor(widgets.VBox):
                 ids = [self.model.token_id(w, "the contrast word") for w in (good, bad)]
                 if ids[0] == ids[1]:
                     return f"the contrast words {good!r} and {bad!r} are the same token; pick two different words."
+            elif task == "causal-lm":
+                return self._check_next_token()
             elif task == "classification":
                 if self.class_a.value is None:
                     return "the model has no class labels."
@@ -210,7 +241,29 @@ class QoIEditor(widgets.VBox):
             return str(e)
         return ""
 
-    def _on_field(self, _change) -> None:
+    def _check_next_token(self) -> str:
+        """A decoder's tokens, spaces kept as typed (the model's error names the pieces and
+        hints at the leading space)."""
+        if self.kind.value == "logprob":
+            if not self.token.value.strip():
+                return "type the next token, e.g. ' Mary' (with its leading space)."
+            self.model.token_id(self.token.value, "the next token")
+            return ""
+        good, bad = self.good.value, self.bad.value
+        if not good.strip() or not bad.strip():
+            return "type two next tokens (good and bad), e.g. ' Mary' / ' John' (with their leading space)."
+        ids = [self.model.token_id(w, "the contrast token") for w in (good, bad)]
+        if ids[0] == ids[1]:
+            return f"the contrast tokens {good!r} and {bad!r} are the same token; pick two different tokens."
+        return ""
+
+    def _show_kind(self) -> None:
+        self.fields.children = [self.kind, self.token] if self.kind.value == "logprob" else \
+            [self.kind, self.good, self.bad]
+
+    def _on_field(self, change) -> None:
+        if change["owner"] is self.kind:
+            self._show_kind()
         if self._quiet:
             return
         self._custom = None  # the user took over: the fields now define the QoI

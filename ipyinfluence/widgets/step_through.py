@@ -40,6 +40,7 @@ from bqplot import Figure, Label, Lines, LinearScale, Scatter, Tooltip
 
 from ..results import SKIP, Explanation, Route, WordResult
 from .escape import esc
+from . import decoder_marks
 from .geometry import (HEAD_FONT_PX, TOKEN_FONT_PX, X_ROW, PatternLayout, fitted_token_rows, hidden_row, place_head_labels, qoi_row, qoi_x,
                        row_labels, word_drawing)
 from .style import (GRID_COLOR, HIGHLIGHT_COLOR, NODE_COLOR, PALETTES, TEXT_COLOR, check_palette, fmt, layer_label,
@@ -369,7 +370,7 @@ class StepThrough(PickingView, widgets.VBox):
             bg = f" style='background:{HIGHLIGHT_COLOR};font-weight:bold'" if c in chosen else ""
             color = sign_color(1 if c.score >= 0 else -1, self.palette)
             return (f"<tr class='candidate{' chosen' if c in chosen else ''}'{bg}>"
-                    f"<td>{esc(c.label(tokens, stage.layer))}</td>"
+                    f"<td>{esc(decoder_marks.route_text(self, c.label(tokens, stage.layer)))}</td>"
                     f"<td><span style='display:inline-block;height:10px;width:{BAR_PX * abs(c.score) / top:.1f}px;"
                     f"background:{color}'></span></td><td>{esc(fmt(c.score))}{mark}</td></tr>")
 
@@ -393,7 +394,7 @@ class StepThrough(PickingView, widgets.VBox):
         labels = row_labels(L)
         reserve = max(text_width(t, 12) for t in labels) + 10
         col_px = (FIT_PX - MARGIN["left"] - MARGIN["right"] - reserve) / max(1, n)
-        q_x = qoi_x(expl)
+        q_x = qoi_x(decoder_marks.layout_explanation(self, expl))
         row_now = hidden_row(stage.layer)
         color = sign_color(w.sign, self.palette)
         width = line_width(w.embedding.influence if stage.level == "embedding" else w.attention.influence,
@@ -429,7 +430,9 @@ class StepThrough(PickingView, widgets.VBox):
             self.scales["y"].min, self.scales["y"].max = lo, hi
             self.grid.x = [float(p) for r in range(hidden_row(L) + 1) for p in range(n)] + [q_x]
             self.grid.y = [r for r in range(hidden_row(L) + 1) for _p in range(n)] + [top]
-            self.token_labels.x, self.token_labels.text = list(range(n)), rows.texts
+            self.token_labels.x, self.token_labels.text = list(range(n)), \
+                decoder_marks.token_labels(self, rows.texts, expl.tokens)
+            self.grid.colors = decoder_marks.step_grid_colors(self, self.grid.x, self.grid.y, w.position, GRID_COLOR)
             self.token_labels.y = [-0.45 - line * r for r in rows.rows]
             self.row_text.x, self.row_text.y, self.row_text.text = [-0.5 - 4 / col_px] * len(labels), \
                 list(range(len(labels))), labels
