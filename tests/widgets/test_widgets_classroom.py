@@ -23,9 +23,9 @@ def test_the_bar_and_the_status_line_give_one_time(mlm, monkeypatch):
     """The shared pass before the first word counts in both (it was only in the status)."""
     real = explorer_run.updates
 
-    def slow_start(model, run):
+    def slow_start(model, run, **kwargs):
         time.sleep(0.4)  # a slow "Preparing" phase
-        yield from real(model, run)
+        yield from real(model, run, **kwargs)
 
     monkeypatch.setattr(explorer_run, "updates", slow_start)
     x = Explorer(mlm, text=MLM_TEXT, steps=STEPS)
