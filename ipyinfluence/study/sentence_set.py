@@ -111,14 +111,17 @@ class ContrastBy:
 
     ``ContrastBy("subject", {"sing": ("is", "are"), "plur": ("are", "is")})``: the verb
     agrees with the subject's number, so ``q > 0`` means the model predicts correctly.
+    For a decoder, ``qoi=NextTokenContrast`` (words with their leading space, " is") reads
+    the next token after the sentence's last token instead of a [MASK].
     """
 
     slot: str
     forms: Mapping[str, tuple[str, str]]
+    qoi: Callable[[str, str], QoI] = TokenContrast  # builds the QoI from (correct, wrong)
 
-    def __call__(self, instance: SentenceInstance) -> TokenContrast:
+    def __call__(self, instance: SentenceInstance) -> QoI:
         good, bad = self.pair(instance)
-        return TokenContrast(good, bad)
+        return self.qoi(good, bad)
 
     def pair(self, instance: SentenceInstance) -> tuple[str, str]:
         key = instance.labels.get(self.slot, instance.slots.get(self.slot))
@@ -188,7 +191,7 @@ class SentenceSet:
             if inst.good is None or inst.bad is None:
                 raise InputError(f"sentence {index} ({inst.text!r}) has no QoI: give qoi= (a QoI, or a function "
                                  "of the instance such as ContrastBy('subject', {...})).")
-            return TokenContrast(inst.good, inst.bad)
+            return (spec.qoi if isinstance(spec, ContrastBy) else TokenContrast)(inst.good, inst.bad)
         if isinstance(spec, PerSentence):
             return as_qoi(spec.fn(inst))
         return spec
@@ -253,7 +256,8 @@ class SentenceSet:
         choices = [_choices(s, words[s]) for s in slots]  # per slot [(label, word)]
         for s, ch in zip(slots, choices):
             for _label, word in ch:
-                pieces = tokenizer.tokenize(word)
+                # byte-level BPE (GPT-2, SmolLM2) keeps " author" whole but splits "author"
+                pieces = min(tokenizer.tokenize(word), tokenizer.tokenize(" " + word), key=len)
                 if len(pieces) != 1:
                     raise InputError(f"slot {s!r}: the filler {word!r} is {len(pieces)} WordPieces {pieces}; every "
                                      "filler must be one token so that all sentences share one token layout. Drop it "
