@@ -42,7 +42,7 @@ from ..qoi import TokenContrast
 from ..quadrature import DEFAULT_STEPS
 from ..results import SKIP
 from ..study import ContrastBy, SentenceSet, Study
-from ..study.aggregate import ALL, Aggregates, condition_value
+from ..study.aggregate import ALL, Aggregates
 from .escape import esc
 from .study_export import HIST_SERIES, ablation_histogram, ablation_html, aggregate_table_html, heatmap_svg, \
     study_html
@@ -372,18 +372,9 @@ class StudyView(widgets.VBox):
         """The split-by box's choice as :meth:`Study.aggregate` takes it (None: no split).
 
         A condition value spelled like the every-sentence group (``"all"``: a slot word, a
-        label) is shown quoted, so it is a condition of its own: merged into the group it
-        hung the split (issue 16.1), and a cell click under it listed every sentence."""
-        by = self.split_box.value or None
-        if by is None:
-            return None
-
-        def value(instance, explanation) -> str:
-            v = condition_value(by, instance, explanation)
-            return f"“{v}”" if v.strip("“”") == ALL else v
-
-        value.__name__ = by  # what the exports print as "split by"
-        return value
+        label) is keyed quoted by the engine (:func:`~ipyinfluence.study.aggregate.condition_key`),
+        so it is a condition of its own: merged into the group it hung the split (issue 16.1)."""
+        return self.split_box.value or None
 
     def _on_selector(self, change) -> None:
         if change["owner"] is self.split_box:

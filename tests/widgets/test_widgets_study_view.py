@@ -232,9 +232,9 @@ def test_split_by_a_condition_spelled_all_returns_and_keeps_it_apart(mlm):
     threading.Thread(target=split, daemon=True).start()
     assert finished.wait(30), "the split-by did not return"
     assert v.error == ""
-    assert set(v.condition_box.options) == {"all", "“all”", "some"}
-    v.condition_box.value = "“all”"
-    assert v.aggregates.get(v.role_box.value, "“all”").count == 1
+    assert set(v.condition_box.options) == {"all", '"all"', "some"}
+    v.condition_box.value = '"all"'
+    assert v.aggregates.get(v.role_box.value, '"all"').count == 1
     grid = np.asarray(v.heatmap.color)
     r, c = map(int, np.argwhere(grid > 0)[0])
     v.heatmap.set_state({"selected": [[r, c]]})
