@@ -256,7 +256,8 @@ class RankedInfluence(widgets.VBox):
                       f"<table>{head}{''.join(rows[RANKED_SHOWN:])}</table></details>")
         self.table.value = style + table
         gap = expl.completeness_gap if expl.complete and expl.readout_position is None else None
-        text = (f"Words ranked by |gᵢ| ({len(expl.words)}/{len(expl.sources)} computed); bars share one scale, "
+        done = sum(1 for w in expl.words if w.embedding.steps)  # a stand-in with only g_i has no pattern yet
+        text = (f"Words ranked by |gᵢ| ({done}/{len(expl.sources)} computed); bars share one scale, "
                 f"|value| = {fmt(reference).lstrip('+')} at full length. "
                 f"q(x) − q(baseline) = {fmt(expl.q_input - expl.q_baseline)}")
         if gap is not None:

@@ -21,7 +21,7 @@ def run():
     from ipyinfluence.tiny import tiny_decoder
 
     model = tiny_decoder("llama", bos=True)
-    x = Explorer(model, text=TEXT, steps=STEPS, level="attention")
+    x = Explorer(model, text=TEXT, steps=STEPS, level="attention", show_all=True)  # every word drawn
     x.baseline = "zero"
     expl = x.run()
     assert x.error == "", x.error

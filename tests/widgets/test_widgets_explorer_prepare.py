@@ -76,8 +76,9 @@ def test_every_g_i_is_drawn_when_the_shared_pass_ends(deep, monkeypatch):
     assert expl is not None and expl.words == [] and "gᵢ of every word shown" in x.status
     sources = expl.sources
     assert all(x.sentence.shades[p] is not None for p in sources)  # every word shaded
-    drawn_g = np.asarray(x.bars.bars.y)[0]
-    assert len(drawn_g) == len(sources) and np.all(drawn_g != 0)
+    drawn = {w.position: w.total_influence for w in x.bars.ranked()}  # the Explorer's ranked list
+    drawn_g = np.asarray([drawn[p] for p in sources])
+    assert len(drawn) == len(sources) and np.all(drawn_g != 0)
     assert x.graph.explanation is None  # the graph waits for patterns
     assert "0/" in x.bars.caption.value  # no pattern is counted as computed
     gate.release()
@@ -85,7 +86,8 @@ def test_every_g_i_is_drawn_when_the_shared_pass_ends(deep, monkeypatch):
     assert result.complete and x.status.startswith("Done")
     final_g = [result.word(p).total_influence for p in sources]
     assert drawn_g == pytest.approx(final_g, rel=1e-5, abs=1e-9)  # the g_i drawn first are the words' own
-    assert np.asarray(x.bars.bars.y)[0] == pytest.approx(final_g, rel=1e-12)
+    after = {w.position: w.total_influence for w in x.bars.ranked()}
+    assert [after[p] for p in sources] == pytest.approx(final_g, rel=1e-12)
 
 
 def test_cancel_after_the_shared_pass_ends_at_the_click_and_keeps_the_g_i(deep, monkeypatch):
@@ -111,8 +113,9 @@ def test_a_long_pass_first_draws_a_quick_g_i_preview(deep, monkeypatch):
 
     def record(self, update):
         real(self, update)
+        drawn = {w.position: w.total_influence for w in self.bars.ranked()}  # the ranked list's g_i
         shown.append((update.preview, update.explanation.steps, self.status,
-                      np.asarray(self.bars.bars.y)[0].tolist()))
+                      [drawn[p] for p in update.explanation.sources]))
 
     monkeypatch.setattr(explorer_run.RunningMixin, "_show_totals", record)
     x = Explorer(deep, text=TEXT, qoi=TokenContrast("is", "are"), steps=16, quadrature="gauss-legendre")
