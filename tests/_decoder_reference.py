@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from _jacobian_paths import JacobianPaths
+
 
 def _norm(n, x):
     if n.centred:
@@ -92,7 +94,7 @@ def _top(values: torch.Tensor, valid: torch.Tensor, k: int) -> list[int]:
     return [i for i in order if bool(valid[i])][:k]
 
 
-class DecoderReference:
+class DecoderReference(JacobianPaths):
     """Per-step Jacobians of one text: embedding, each layer, each route of each layer."""
 
     def __init__(self, m, x, b, bound, steps, rule="paper"):
@@ -124,20 +126,6 @@ class DecoderReference:
             self.dqdx.append(grads[0])
             self.G.append(list(grads[1:]))
         self.logits_at_input = m.outputs(hs[-1].unsqueeze(0)).logits[0]
-
-    def tangent0(self, s, i):
-        return torch.einsum("khe,e->kh", self.J_emb[s][:, :, i, :], self.d[i])
-
-    @staticmethod
-    def push(J, t):
-        return torch.einsum("khjg,jg->kh", J, t)
-
-    @staticmethod
-    def pull(J, g):
-        return torch.einsum("kh,khjg->jg", g, J)
-
-    def g(self, i):
-        return sum(self.weights[s] * float(self.dqdx[s][i] @ self.d[i]) for s in range(self.S))
 
     def sign(self, i):
         return 1.0 if self.g(i) >= 0 else -1.0

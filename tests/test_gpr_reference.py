@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 import torch
 
+from _jacobian_paths import JacobianPaths
+
 from ipyinfluence import TokenContrast, explain
 from ipyinfluence.tiny import tiny_model
 
@@ -56,7 +58,7 @@ def rule_points(rule: str, steps: int) -> tuple[list[float], list[float]]:
     return ((nodes + 1) / 2).tolist(), (weights / 2).tolist()
 
 
-class Reference:
+class Reference(JacobianPaths):
     """Per-step Jacobians of one text: embeddings, each layer, each route of each layer."""
 
     def __init__(self, m, text, qoi, steps, rule="paper"):
@@ -97,20 +99,6 @@ class Reference:
             self.G.append(list(grads[1:]))
         self.S = steps
         self.L = len(layers)
-
-    def tangent0(self, s, i):
-        return torch.einsum("khe,e->kh", self.J_emb[s][:, :, i, :], self.d[i])
-
-    @staticmethod
-    def push(J, t):
-        return torch.einsum("khjg,jg->kh", J, t)
-
-    @staticmethod
-    def pull(J, g):
-        return torch.einsum("kh,khjg->jg", g, J)
-
-    def g(self, i):
-        return sum(self.weights[s] * float(self.dqdx[s][i] @ self.d[i]) for s in range(self.S))
 
     def embedding_gpr(self, i):
         """SPEC §4.1 with explicit Jacobians: per-layer scores (N,) and choices."""
