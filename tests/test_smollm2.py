@@ -31,8 +31,8 @@ def test_decomposed_forward_equals_hugging_face(smol):
     with torch.no_grad():
         hf = smol.hf_model(ids).logits
         ours = smol.outputs(smol.forward(smol.word_vectors(ids)).hidden[-1]).logits
-    # float32 through 30 layers: agreement relative to the logits' size
-    assert float((ours - hf).abs().max()) <= 1e-5 * float(hf.abs().max()) * 10
+    # float32 through 30 layers (HF's SDPA kernel against explicit attention): 1e-5 of the logits' scale
+    assert float((ours - hf).abs().max()) <= 1e-5 * float(hf.abs().max())
 
 
 @pytest.mark.parametrize("text, good, bad, sign", [
