@@ -16,7 +16,7 @@ import importlib.util
 from pathlib import Path
 
 from .errors import ModelNotAvailableError
-from .model import NAMED_MODELS, InfluenceModel, wrap_model
+from .model import FILE_LOADERS, NAMED_MODELS, InfluenceModel, wrap_model
 from .quiet_loading import quiet_progress_bars
 
 SMOLLM2 = "smollm2-135m"
@@ -68,3 +68,4 @@ def load_smollm2(device=None) -> InfluenceModel:
 
 
 NAMED_MODELS[SMOLLM2] = load_smollm2
+FILE_LOADERS[".gguf"] = load_gguf

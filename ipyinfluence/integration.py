@@ -19,7 +19,7 @@ BASELINE_HELP = ("'mask' ([MASK] at every position, the paper's choice for maske
 
 
 def default_baseline(model: InfluenceModel) -> str:
-    """``"mask"`` (the paper's) for encoders. Decoders have no [MASK] (SPEC §10): their default
+    """``"mask"`` (the paper's) for encoders. Decoders have no [MASK] (docs/method.md §10): their default
     is a real token row at every position, the tokenizer's unknown-word, padding or
     end-of-text token (the first it has). Not ``"zero"``: the zero vector is the singular
     point of the first RMSNorm (``x/rms(x)`` jumps from 0 to full size within α ≈ √ε/rms(x)),
@@ -50,7 +50,7 @@ def baseline_vectors(model: InfluenceModel, encoded: Encoded, baseline: str | in
     """Baseline word vectors ``b`` (N, E) for one tokenised text (None: :func:`default_baseline`).
 
     A string that is one token of the tokenizer is that token at every position; a longer
-    string is a *counterfactual text* (SPEC §10): its own tokens, row by row, so it must have
+    string is a *counterfactual text* (docs/method.md §10): its own tokens, row by row, so it must have
     the input's token length. For decoders a leading BOS keeps its own vector (it is the
     same in every text, so it carries no influence) whatever the baseline.
     """

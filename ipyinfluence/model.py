@@ -45,7 +45,8 @@ class Encoded:
 
 @dataclass
 class InfluenceModel:
-    """A Hugging Face model, its tokenizer and the engine's view of its weights."""
+    """A Hugging Face model, its tokenizer and the engine's view of its weights: the nodes of
+    docs/method.md §1 (encoders) or §10 (decoders)."""
 
     hf_model: nn.Module
     tokenizer: Any
@@ -164,7 +165,7 @@ class InfluenceModel:
 
     @property
     def causal(self) -> bool:
-        """A decoder LM: position k sees only positions j ≤ k (SPEC §10)."""
+        """A decoder LM: position k sees only positions j ≤ k (docs/method.md §10)."""
         return bool(getattr(self.weights, "causal", False))
 
     def outputs(self, last_hidden: torch.Tensor) -> ModelOutputs:
@@ -372,6 +373,9 @@ def load_default_model(device=None, verbose: bool = True) -> InfluenceModel:
 
 
 NAMED_MODELS: dict[str, Callable[..., InfluenceModel]] = {}
+FILE_LOADERS: dict[str, Callable[..., InfluenceModel]] = {}
+"""Loaders of single model files by suffix (``".gguf"``), filled by the modules that know them
+(:mod:`ipyinfluence.gguf_models`), so this module never imports them."""
 """Models built in code, by name (``"tiny"``, ...): filled by the modules that build them
 (:mod:`ipyinfluence.tiny` registers itself), so this module never imports them."""
 
@@ -404,10 +408,9 @@ def load_model(source=None, *, task: str | None = None, device=None, trust_remot
     source = str(source)
     if source in NAMED_MODELS and not Path(source).is_dir():
         return NAMED_MODELS[source](device=device)
-    if source.lower().endswith(".gguf"):
-        from .gguf_models import load_gguf
-
-        return load_gguf(source, device=device)
+    suffix = Path(source).suffix.lower()
+    if suffix in FILE_LOADERS and not Path(source).is_dir():
+        return FILE_LOADERS[suffix](source, device=device)
     local = Path(source).is_dir()
     if source == OFFLINE_MODEL and not local:
         path = offline_model_path()

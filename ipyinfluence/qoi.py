@@ -138,7 +138,7 @@ def _next_position(position: int, encoded: Encoded, name: str) -> int:
 
 @dataclass
 class NextTokenContrast(QoI):
-    """``logit[t, good] − logit[t, bad]`` for causal LMs (SPEC §10): the prediction of the token
+    """``logit[t, good] − logit[t, bad]`` for causal LMs (docs/method.md §10): the prediction of the token
     after position ``t`` (default −1, the last token). Each word must be one token of the
     model's tokenizer, leading space included where it marks one (``" are"``)."""
 
@@ -168,7 +168,7 @@ class NextTokenContrast(QoI):
 
 @dataclass
 class NextTokenLogProb(QoI):
-    """``log p(token | text[:t+1])`` for causal LMs (default t = −1, the last token)."""
+    """``log p(token | text[:t+1])`` for causal LMs (default t = −1, the last token; docs/method.md §10)."""
 
     token: str
     position: int = -1

@@ -55,10 +55,11 @@ def test_real_minilm_matches_hugging_face():
 def test_unsupported_architecture_is_refused():
     import transformers as tf
 
-    cfg = tf.GPT2Config(n_embd=32, n_layer=2, n_head=4, vocab_size=100)
-    gpt = tf.GPT2LMHeadModel(cfg)
-    with pytest.raises(UnsupportedModelError, match="not a supported BERT-family"):
-        load_model((gpt, None))
+    cfg = tf.GPTNeoXConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
+                           vocab_size=100)
+    neox = tf.GPTNeoXForCausalLM(cfg)  # attention and MLP in parallel: not a block the engine maps
+    with pytest.raises(UnsupportedModelError, match="'gpt_neox' .* not supported.* in parallel"):
+        load_model((neox, None))
 
 
 def test_albert_inner_groups_are_refused():

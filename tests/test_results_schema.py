@@ -110,8 +110,9 @@ CASES = [  # (path, value, words in the message)
     (("q_baseline",), float("inf"), "q_baseline must be a finite number"),
     (("q_input",), True, "q_input must be a finite number"),
     (("q_input",), 10**400, "q_input must be a finite number"),
-    (("steps",), -5, "steps must be a whole number >= 2"),
-    (("steps",), 1, "steps must be a whole number >= 2"),
+    (("steps",), -5, "steps must be a whole number 1..1024"),  # the fixture's rule: Gauss–Legendre (the default)
+    (("steps",), 0, "steps must be a whole number 1..1024"),
+    (("steps",), 1025, "steps must be a whole number 1..1024"),
     (("steps",), 3.0, "steps must be a whole number"),
     (("num_heads",), 0, "num_heads must be a whole number 1..10000"),
     (("num_layers",), 10**18, "num_layers must be a whole number 1..1000"),

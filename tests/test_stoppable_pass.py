@@ -106,10 +106,10 @@ def test_slices_are_sized_from_the_model_not_a_clock():
 
     from ipyinfluence.stoppable_pass import slice_rows
 
-    layer = SimpleNamespace(wq=torch.empty(768, 768), w1=torch.empty(3072, 768))
+    layer = SimpleNamespace(wq=torch.empty(768, 768), intermediate_size=3072)
     base = SimpleNamespace(weights=SimpleNamespace(layers=[layer] * 12, num_layers=12), device=torch.device("cpu"))
     assert slice_rows(base, 40, 32) == 1
-    mini_layer = SimpleNamespace(wq=torch.empty(384, 384), w1=torch.empty(1536, 384))
+    mini_layer = SimpleNamespace(wq=torch.empty(384, 384), intermediate_size=1536)
     mini = SimpleNamespace(weights=SimpleNamespace(layers=[mini_layer] * 6, num_layers=6), device=torch.device("cpu"))
     assert slice_rows(mini, 31, 32) == 4
     assert slice_rows(tiny_model(), 12, 32) == 32

@@ -1,4 +1,4 @@
-"""The BERT-family block (SPEC §1): post-LayerNorm, ``u = LN1(x + W_O·heads + b_O)``,
+"""The BERT-family block (docs/method.md §1): post-LayerNorm, ``u = LN1(x + W_O·heads + b_O)``,
 ``h = LN2(u + FFN(u))``, and the embedding ``h^0 = project(LN(word + position + type))``."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The decoder block (SPEC §10): a causal, pre-norm residual stream.
+"""The decoder block (docs/method.md §10): a causal, pre-norm residual stream.
 
     u^l = h^{l-1} + out(Σ_h W_O^h a^l_{·,h} + b_O)         out: identity, or Gemma's post-attention norm
     h^l = u^l + post_mlp(MLP(mlp_norm(u^l)))                post_mlp: identity, or Gemma's post-FFN norm

@@ -1,4 +1,4 @@
-"""Decoder families (SPEC §10): each module reads a Hugging Face causal LM into the
+"""Decoder families (docs/method.md §10): each module reads a Hugging Face causal LM into the
 engine's :class:`~ipyinfluence.blocks.pre_ln.DecoderLayer` parts; :data:`READERS` maps a
 config's ``model_type`` to its reader.
 

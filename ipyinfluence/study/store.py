@@ -162,6 +162,8 @@ class StudyStore:
         if index in self.explanations:
             return  # a second record of a stored sentence (a file from before the lock): the first counts
         data = record.get("explanation")
+        if isinstance(data, dict):  # the record must be its sentence's before anything else is read
+            self._check_sentence(where, index, instances[index], data.get("text"), data.get("tokens"))
         try:
             if not isinstance(data, dict):
                 raise TypeError(f"the explanation is {type(data).__name__}, not an object")
@@ -169,19 +171,22 @@ class StudyStore:
         except (InputError, KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as e:
             raise InputError(f"{where}: the explanation of sentence {index} is damaged ({_reason(e)}); "
                              f"{DAMAGED}.") from None
-        sentence = instances[index]
-        if explanation.text != sentence["text"]:
-            raise InputError(f"{where}: the record of sentence {index} explains {_short(explanation.text)}, but "
+        self.explanations[index] = explanation
+
+    def _check_sentence(self, where: str, index: int, sentence: dict, text, tokens) -> None:
+        """A record explains its own sentence: the same text and the same tokens."""
+        if isinstance(text, str) and text != sentence["text"]:
+            raise InputError(f"{where}: the record of sentence {index} explains {_short(text)}, but "
                              f"sentence {index} is {_short(sentence['text'])}; the study file is damaged or "
                              f"edited ({DAMAGED}).")
-        tokens = list(self._tokens_of(index)) if self._tokens_of is not None else None
-        if len(explanation.tokens) != len(sentence["token_roles"]) or (tokens is not None
-                                                                        and list(explanation.tokens) != tokens):
+        if not isinstance(tokens, list):
+            return  # not a token list: Explanation.from_dict names the field
+        expected = list(self._tokens_of(index)) if self._tokens_of is not None else None
+        if len(tokens) != len(sentence["token_roles"]) or (expected is not None and tokens != expected):
             raise InputError(f"{where}: the record of sentence {index} has the tokens "
-                             f"{_short(list(explanation.tokens))}, not those of its sentence "
-                             f"{_short(tokens or sentence['token_roles'])}; the study file is damaged or edited "
+                             f"{_short(tokens)}, not those of its sentence "
+                             f"{_short(expected or sentence['token_roles'])}; the study file is damaged or edited "
                              f"({DAMAGED}).")
-        self.explanations[index] = explanation
 
     def refresh(self) -> dict[int, Explanation]:
         """Read what other writers appended since the last look; returns every stored explanation."""

@@ -97,8 +97,13 @@ def test_a_thousand_sentence_study_reloads(mlm, tmp_path):
 
 
 def _as(explanation, text, model):
-    """``explanation``'s record as if it explained ``text`` (only the file's round trip is tested with it)."""
-    return {**explanation.to_dict(), "text": text, "tokens": model.encode(text).tokens}
+    """``explanation``'s record as if it explained ``text`` (only the file's round trip is tested with it):
+    its text, its tokens, and each word's token (the schema checks them against the tokens)."""
+    tokens = model.encode(text).tokens
+    record = explanation.to_dict()
+    for w in record["words"]:
+        w["token"] = tokens[w["position"]]
+    return {**record, "text": text, "tokens": tokens}
 
 
 def test_another_study_in_the_same_file_is_refused(mlm, tmp_path):
