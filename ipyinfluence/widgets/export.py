@@ -32,6 +32,7 @@ from typing import Iterable, Optional, Union
 
 from ..results import SKIP, Explanation
 from .coloured_sentence import sentence_html
+from .decoder_marks import shown_token
 from .escape import esc
 from .geometry import PatternLayout, layout, place_head_labels, qoi_row, row_labels, token_rows
 from .style import GRID_COLOR, NODE_COLOR, TEXT_COLOR, fmt, line_width, route_label, sign_color, svg_legend
@@ -73,7 +74,7 @@ def shown_words_text(explanation: Explanation, words: Optional[Iterable[int]] = 
     if len(shown) == len(computed):
         return f"all {len(computed)} computed words"
     by_pos = {w.position: w.token for w in explanation.words}
-    names = ", ".join(f"{by_pos[p]} ({p})" for p in shown[:6]) + (" …" if len(shown) > 6 else "")
+    names = ", ".join(f"{shown_token(by_pos[p])} ({p})" for p in shown[:6]) + (" …" if len(shown) > 6 else "")
     return f"{len(shown)} of {len(computed)} computed words" + (f": {names}" if shown else "")
 
 

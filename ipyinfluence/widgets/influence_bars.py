@@ -24,6 +24,7 @@ import traitlets
 from bqplot import Axis, Bars, Figure, LinearScale, OrdinalScale, Tooltip
 
 from ..results import Explanation, WordResult
+from .decoder_marks import shown_token
 from .escape import esc
 from .style import SERIES_COLORS, SERIES_NAMES, fmt, text_width
 
@@ -240,7 +241,7 @@ class RankedInfluence(widgets.VBox):
             cells = "".join(_bar_cell(v, reference, c) + f"<td class='value'>{esc(fmt(v))}</td>"
                             for v, c in zip(vals, SERIES_COLORS))
             return (f"<tr class='word' data-position='{w.position}'{bg}><td class='rank'>{rank}</td>"
-                    f"<td class='token'>{esc(w.token)} <small>({w.position})</small></td>{cells}</tr>")
+                    f"<td class='token'>{esc(shown_token(w.token))} <small>({w.position})</small></td>{cells}</tr>")
 
         head = "<tr><th>#</th><th>word</th>" + "".join(
             f"<th colspan='2'><span style='color:{c}'>■</span> {esc(n)}</th>" for n, c in zip(names, SERIES_COLORS)) \

@@ -98,3 +98,13 @@ def test_a_head_label_wider_than_the_room_widens_the_figure(run, monkeypatch):
         assert h.x + h.width_px / 2 / g.token_layout.col_px <= g.scales["x"].max, (h, g.scales["x"].max)
     width = float(g.figure.layout.min_width.rstrip("px"))
     assert width >= g.token_layout.col_px * (g.scales["x"].max - g.scales["x"].min)
+
+
+def test_the_ranked_list_and_the_drawn_line_write_the_leading_space_as_read(run):
+    """Byte-level tokens (``ĠMary``) are written ``␣Mary`` there too, as in the graph."""
+    from ipyinfluence.widgets.export import shown_words_text
+
+    _model, x, expl = run
+    mary = expl.tokens.index("ĠMary")
+    assert "␣Mary" in x.bars.table.value and "ĠMary" not in x.bars.table.value
+    assert shown_words_text(expl, [mary]) == f"1 of {len(expl.words)} computed words: ␣Mary ({mary})"
