@@ -64,7 +64,7 @@ class DecoderCache:
     sin: torch.Tensor | None
     out_norm: NormCache | None
     mlp_norm: NormCache
-    act: torch.Tensor  # (S, N, I) act(gate) (gated) or unused
+    act: torch.Tensor | None  # (S, N, I) act(gate) of a gated MLP (a plain MLP's map needs only act_grad)
     act_grad: torch.Tensor  # (S, N, I)
     up: torch.Tensor | None  # (S, N, I) up(x) of a gated MLP
     mlp_out_norm: NormCache | None
@@ -193,7 +193,8 @@ class DecoderLayer:
             cos=cos, sin=sin,
             out_norm=self.out_norm.cache(o) if self.out_norm is not None else None,
             mlp_norm=self.mlp_norm.cache(z),
-            act=act.detach(), act_grad=activation_derivative(self.activation, pre),
+            act=act.detach() if self.w_gate is not None else None,
+            act_grad=activation_derivative(self.activation, pre),
             up=up.detach() if self.w_gate is not None else None,
             mlp_out_norm=self.mlp_out_norm.cache(m) if self.mlp_out_norm is not None else None,
         )
